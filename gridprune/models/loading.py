@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from transformers import Wav2Vec2ForCTC, Wav2Vec2Processor
+from transformers.utils import logging as transformers_logging
 
 from gridprune.errors import GridpruneError
 
 # No model is ever fetched from a hub: a checkpoint is a folder on disk.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+transformers_logging.disable_progress_bar()
 
 DEMO_MODEL = Path(__file__).resolve().parent.parent / "demo" / "model"
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json")

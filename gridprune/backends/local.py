@@ -1,0 +1,151 @@
+"""The local backend: persistent worker processes on this machine.
+
+Each worker builds its task handler once (the model load) and then evaluates
+one task at a time, handed over its own pipe, so the master always knows which
+task a worker holds. A worker that raises gets its task retried; a worker that
+dies (killed, out of memory) is replaced and its task retried; past
+`max_retries` the task is given up on and returned as a failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import traceback
+from collections import deque
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import Callable, Sequence
+
+from gridprune.backends.base import BackendError, HandlerFactory, Task, TaskFailure
+
+log = logging.getLogger(__name__)
+_READY, _DONE, _RAISED, _FATAL = "ready", "done", "raised", "fatal"
+
+
+def _worker_main(factory: HandlerFactory, threads: int, conn: Connection) -> None:
+    try:
+        handler = factory(threads)
+    except BaseException:
+        conn.send((_FATAL, traceback.format_exc()))
+        return
+    conn.send((_READY, None))
+    while (task := conn.recv()) is not None:
+        try:
+            handler(task)
+            conn.send((_DONE, None))
+        except Exception:
+            conn.send((_RAISED, traceback.format_exc()))
+
+
+@dataclass
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    ready: bool = False
+    task: Task | None = None
+
+
+@dataclass
+class _Attempts:
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, task: Task) -> int:
+        self.counts[task["key"]] = self.counts.get(task["key"], 0) + 1
+        return self.counts[task["key"]]
+
+
+class LocalBackend:
+    """Runs tasks in `workers` processes, each with `threads` torch threads."""
+
+    def __init__(self, factory: HandlerFactory, workers: int, threads: int | None = None, max_retries: int = 2):
+        self.factory = factory
+        self.size = workers
+        self.threads = threads or max(1, (os.cpu_count() or 1) // workers)
+        self.max_retries = max_retries
+        self.context = multiprocessing.get_context("spawn")  # forking a process that holds torch threads can hang
+        self.workers: list[_Worker] = []
+
+    def _start_worker(self) -> _Worker:
+        parent, child = self.context.Pipe()
+        process = self.context.Process(target=_worker_main, args=(self.factory, self.threads, child), daemon=True)
+        process.start()
+        child.close()
+        worker = _Worker(process, parent)
+        self.workers.append(worker)
+        return worker
+
+    def run(self, tasks: Sequence[Task], on_done: Callable[[Task], None]) -> list[TaskFailure]:
+        """Evaluate every task; return those that failed more than `max_retries` times."""
+        queue: deque[Task] = deque(tasks)
+        attempts = _Attempts()
+        failures: list[TaskFailure] = []
+        while len(self.workers) < self.size:
+            self._start_worker()
+
+        def retry_or_fail(task: Task, reason: str) -> None:
+            count = attempts.add(task)
+            if count > self.max_retries:
+                failures.append(TaskFailure(task, reason, count))
+            else:
+                log.warning("task %s failed (attempt %d), retrying: %s", task["key"][:12], count, reason.strip().splitlines()[-1])
+                queue.appendleft(task)
+
+        while queue or any(w.task is not None for w in self.workers):
+            for worker in self.workers:
+                if worker.ready and worker.task is None and queue:
+                    worker.task = queue.popleft()
+                    worker.conn.send(worker.task)
+            busy = {w.conn: w for w in self.workers} | {w.process.sentinel: w for w in self.workers}
+            for ready in wait(list(busy)):
+                worker = busy[ready]
+                if worker not in self.workers:
+                    continue  # already handled through its other handle
+                if ready is worker.conn and worker.conn.poll():
+                    try:
+                        kind, detail = worker.conn.recv()
+                    except (EOFError, OSError):
+                        kind, detail = None, None
+                    if kind == _READY:
+                        worker.ready = True
+                    elif kind == _DONE:
+                        task, worker.task = worker.task, None
+                        on_done(task)
+                    elif kind == _RAISED:
+                        task, worker.task = worker.task, None
+                        retry_or_fail(task, detail)
+                    elif kind == _FATAL:
+                        self.close()
+                        raise BackendError(f"a worker could not start:\n{detail}")
+                    if kind is not None:
+                        continue
+                self._replace_dead(worker, retry_or_fail)
+        return failures
+
+    def _replace_dead(self, worker: _Worker, retry_or_fail: Callable[[Task, str], None]) -> None:
+        worker.process.join(timeout=5)
+        code = worker.process.exitcode
+        if not worker.ready:
+            self.close()
+            raise BackendError(f"a worker died while starting (exit code {code})")
+        self.workers.remove(worker)
+        worker.conn.close()
+        if worker.task is not None:
+            retry_or_fail(worker.task, f"worker process {worker.process.pid} died (exit code {code})")
+        self._start_worker()
+
+    def close(self) -> None:
+        """Stop every worker."""
+        for worker in self.workers:
+            try:
+                worker.conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+        for worker in self.workers:
+            worker.process.join(timeout=5)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
+        self.workers.clear()

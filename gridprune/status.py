@@ -1,0 +1,95 @@
+"""What a run has done so far, read from its run directory alone (no model, no torch)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from gridprune.store import RunDir
+
+
+def run_status(run: RunDir, planned_generations: int) -> dict[str, Any]:
+    """A JSON-ready summary: generations, WERs, evaluation counts, times."""
+    saved = run.read_checkpoint()
+    completed = saved["completed_generations"] if saved else 0
+    history = run.read_history()[:completed]
+    best = saved["search"]["best"] if saved else None
+    seconds = [row["seconds"] for row in history]
+    remaining = max(planned_generations - completed, 0)
+    info = run.run_info
+    return {
+        "run_dir": str(run.root),
+        "method": info["method"],
+        "completed_generations": completed,
+        "planned_generations": planned_generations,
+        "finished": completed >= planned_generations,
+        "best_wer": best["fitness"] if best else None,
+        "best_chromosome": best["chromosome"] if best else None,
+        "evaluations": sum(row["evaluated"] for row in history),
+        "failed": sum(row["failed"] for row in history),
+        "cache_hits": sum(row["cache_hits"] for row in history),
+        "results_on_disk": sum(1 for _ in run.results_dir.glob("*/*.json")) if run.results_dir.is_dir() else 0,
+        "elapsed_seconds": sum(seconds),
+        "estimated_seconds_left": statistics.fmean(seconds) * remaining if seconds else None,
+        "master": run.master_info(),
+        "started_at": info["created_at"],
+        "now": time.time(),
+        "history": history,
+    }
+
+
+def format_status(status: dict[str, Any]) -> str:
+    """The human-readable form of `run_status`."""
+    lines = [
+        f"run {status['run_dir']} ({status['method']}): "
+        f"{status['completed_generations']}/{status['planned_generations']} generations"
+        + (" - finished" if status["finished"] else ""),
+    ]
+    master = status["master"]
+    if master and not status["finished"]:
+        lines.append(f"master: pid {master.get('pid')} on {master.get('host')}")
+    lines.append(f"{'gen':>4} {'best':>8} {'mean':>8} {'so far':>8} {'evals':>6} {'cached':>6} {'failed':>6} {'seconds':>8}")
+    for row in status["history"]:
+        lines.append(
+            f"{row['generation']:>4} {_wer(row['best']):>8} {_wer(row['mean']):>8} {_wer(row['best_so_far']):>8} "
+            f"{row['evaluated']:>6} {row['cache_hits']:>6} {row['failed']:>6} {row['seconds']:>8.1f}"
+        )
+    left = status["estimated_seconds_left"]
+    lines.append(
+        f"best WER {_wer(status['best_wer'])}; {status['evaluations']} evaluations, {status['failed']} failed, "
+        f"{status['cache_hits']} cache hits; elapsed {status['elapsed_seconds']:.0f} s"
+        + ("" if status["finished"] or left is None else f", about {left:.0f} s left")
+    )
+    return "\n".join(lines)
+
+
+def _wer(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def plot_history(status: dict[str, Any], path: Path) -> None:
+    """A PNG of the best and mean WER per generation."""
+    try:
+        import matplotlib
+    except ImportError:
+        from gridprune.errors import GridpruneError
+
+        raise GridpruneError("--plot needs matplotlib: pip install 'gridprune[plot]'") from None
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    generations = [row["generation"] for row in status["history"]]
+    figure, axes = pyplot.subplots(figsize=(6, 4))
+    axes.plot(generations, [row["best"] for row in status["history"]], marker="o", label="best of generation")
+    axes.plot(generations, [row["mean"] for row in status["history"]], marker=".", label="mean of generation")
+    axes.plot(generations, [row["best_so_far"] for row in status["history"]], linestyle="--", label="best so far")
+    axes.set_xlabel("generation")
+    axes.set_ylabel("WER (search set)")
+    axes.set_title(f"{status['method']}: {Path(status['run_dir']).name}")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    pyplot.close(figure)
