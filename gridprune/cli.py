@@ -72,6 +72,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_submit(args: argparse.Namespace) -> int:
+    from gridprune.runs import default_run_dir, read_config, submit_master
+
+    overrides = list(args.set) + ([f"backend={args.backend}"] if args.backend else [])
+    config = read_config(args.config, overrides)
+    job_id, run = submit_master(config, args.run_dir or config.run_dir or default_run_dir(args.config))
+    print(f"submitted master job {job_id}")
+    print(f"run directory: {run.root}")
+    print(f"watch it with: gridprune status {run.root}")
+    return 0
+
+
 def _cmd_resume(args: argparse.Namespace) -> int:
     from gridprune.runs import continue_run, export_best
     from gridprune.store import RunDir
@@ -135,6 +147,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override one config key, e.g. --set ga.population=30 (repeatable)")
     run.set_defaults(handler=_cmd_run)
+
+    submit = commands.add_parser("submit", help="start a search with its master as a Slurm job (from a login node)")
+    submit.add_argument("config", type=Path, help="YAML config")
+    submit.add_argument("--run-dir", type=Path, help="run directory on the shared filesystem")
+    submit.add_argument("--backend", choices=["local", "slurm"], help="where evaluations run (default: the config's)")
+    submit.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one config key")
+    submit.set_defaults(handler=_cmd_submit)
 
     resume = commands.add_parser("resume", help="continue an interrupted run from its last checkpoint")
     resume.add_argument("run_dir", type=Path)

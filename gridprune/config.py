@@ -45,8 +45,17 @@ class SlurmSettings(Section):
     mem_gb: float = Field(4.0, gt=0)
     array_parallelism: int | None = Field(None, gt=0)
     chunk_size: int = Field(8, gt=0, description="chromosomes per array task")
-    max_retries: int = Field(2, ge=0)
-    extra_sbatch: dict[str, str | int | bool] = Field(default_factory=dict)
+    max_retries: int = Field(2, ge=0, description="resubmissions of a chromosome whose job ended without its result")
+    max_num_timeout: int = Field(3, ge=0, description="requeues of a chunk that hit its time limit")
+    signal_delay_s: int = Field(90, ge=0, description="seconds before the time limit that a job is warned")
+    extra_sbatch: dict[str, str | int | bool] = Field(default_factory=dict, description="more sbatch options")
+    python: str | None = Field(None, description="python command on the nodes, e.g. 'apptainer exec gridprune.sif python'")
+    master_partition: str | None = Field(None, description="partition of the master job (default: partition)")
+    master_time_min: int = Field(2880, gt=0, description="time limit of the master job")
+    master_mem_gb: float = Field(4.0, gt=0)
+    poll_interval_s: float = Field(1.0, gt=0, description="how often the run directory is checked for results")
+    sacct_interval_s: float = Field(10.0, gt=0, description="how often Slurm is asked for job states (one sacct)")
+    vanish_s: float = Field(180.0, gt=0, description="a job sacct does not know after this long is taken as lost")
 
 
 class RunConfig(Section):
@@ -89,7 +98,10 @@ def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> dict[str, 
             if not isinstance(child, dict):
                 raise ConfigError(f"--set {item!r}: {part} is not a section")
             node = child
-        node[parts[-1]] = yaml.safe_load(text)
+        try:
+            node[parts[-1]] = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {item!r}: the value is not valid YAML: {exc}") from None
     return raw
 
 
@@ -134,5 +146,10 @@ def load_config(path: str | Path, overrides: Sequence[str], sections: dict[str, 
         raise ConfigError(f"{path}: no such config file") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    raw = apply_overrides(raw if raw is not None else {}, overrides)
+    raw = raw if raw is not None else {}
+    if isinstance(raw, dict):  # parse_config reports anything else
+        try:
+            raw = apply_overrides(raw, overrides)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
     return parse_config(raw, str(path), sections).resolved_paths(Path.cwd())

@@ -97,3 +97,28 @@ def export_best(run: RunDir, out: str | Path | None = None) -> dict:
     out = Path(out) if out is not None else run.best_dir
     report = METHODS[config.method].export(run, config, out)
     return {"out": str(out), **report}
+
+
+def submit_master(config: RunConfig, run_dir: str | Path) -> tuple[str, RunDir]:
+    """Create the run directory here and submit its master as a Slurm job; returns the job id."""
+    import subprocess
+    import sys
+    from importlib.resources import files
+
+    from gridprune.errors import GridpruneError
+
+    run = RunDir.create(run_dir, run_info(config))
+    slurm = config.slurm
+    command = ["sbatch", "--parsable", f"--output={run.jobs_dir / 'master-%j.log'}",
+               f"--export=ALL,GRIDPRUNE_PYTHON={sys.executable}",
+               f"--time={slurm.master_time_min}", f"--mem={int(slurm.master_mem_gb * 1024)}M"]
+    for option, value in (("partition", slurm.master_partition or slurm.partition),
+                          ("account", slurm.account), ("qos", slurm.qos)):
+        if value:
+            command.append(f"--{option}={value}")
+    run.jobs_dir.mkdir(parents=True, exist_ok=True)
+    template = files("gridprune.templates") / "master.sbatch"
+    proc = subprocess.run([*command, str(template), str(run.root)], capture_output=True, text=True)
+    if proc.returncode:
+        raise GridpruneError(f"sbatch refused the master job of {run.root}: {proc.stderr.strip()}")
+    return proc.stdout.strip().split(";")[0], run

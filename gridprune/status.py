@@ -50,11 +50,14 @@ def format_status(status: dict[str, Any]) -> str:
     master = status["master"]
     if master and not status["finished"]:
         lines.append(f"master: pid {master.get('pid')} on {master.get('host')}")
-    lines.append(f"{'gen':>4} {'best':>8} {'mean':>8} {'so far':>8} {'evals':>6} {'cached':>6} {'failed':>6} {'seconds':>8}")
+    lines.append(f"{'gen':>4} {'best':>8} {'mean':>8} {'so far':>8} {'evals':>6} {'cached':>6} {'failed':>6} "
+                 f"{'seconds':>8} {'overhead':>8}")
     for row in status["history"]:
+        ratio = overhead(row)
         lines.append(
             f"{row['generation']:>4} {_wer(row['best']):>8} {_wer(row['mean']):>8} {_wer(row['best_so_far']):>8} "
-            f"{row['evaluated']:>6} {row['cache_hits']:>6} {row['failed']:>6} {row['seconds']:>8.1f}"
+            f"{row['evaluated']:>6} {row['cache_hits']:>6} {row['failed']:>6} {row['seconds']:>8.1f} "
+            f"{'-' if ratio is None else f'{ratio:.2f}':>8}"
         )
     left = status["estimated_seconds_left"]
     lines.append(
@@ -63,6 +66,13 @@ def format_status(status: dict[str, Any]) -> str:
         + ("" if status["finished"] or left is None else f", about {left:.0f} s left")
     )
     return "\n".join(lines)
+
+
+def overhead(row: dict[str, Any]) -> float | None:
+    """A generation's wall time over its pure decode time per worker (1.0 = no overhead at all)."""
+    if not row.get("workers") or not row.get("decode_seconds"):
+        return None
+    return row["seconds"] / (row["decode_seconds"] / row["workers"])
 
 
 def _wer(value: float | None) -> str:

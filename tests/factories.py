@@ -20,10 +20,10 @@ TOKENS = ["<pad>", "<s>", "</s>", "<unk>", "|", "'", *[chr(c) for c in range(ord
 HRL_HEADER = "#head;hrl;2.0;utf-8#source reference_paper\n#ref#audio_input#speaker#transcription\nhead#test\n"
 
 
-def tiny_config(stable_layer_norm: bool, layers: int = 3, intermediate: int = 64) -> Wav2Vec2Config:
+def tiny_config(stable_layer_norm: bool, layers: int = 3, intermediate: int = 64, hidden: int = 32) -> Wav2Vec2Config:
     """A random-weight wav2vec2 of either encoder style, small enough for unit tests."""
     return Wav2Vec2Config(
-        vocab_size=len(TOKENS), pad_token_id=0, hidden_size=32, num_hidden_layers=layers,
+        vocab_size=len(TOKENS), pad_token_id=0, hidden_size=hidden, num_hidden_layers=layers,
         num_attention_heads=2, intermediate_size=intermediate,
         conv_dim=(16, 16, 16), conv_stride=(5, 4, 4), conv_kernel=(10, 4, 4),
         num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4,
@@ -76,12 +76,12 @@ def write_wav(path: Path, seconds: float = 1.0, rate: int = 16000, channels: int
     return path
 
 
-def write_dataset(folder: Path, transcriptions: list[str], name: str = "set.hrl") -> Path:
+def write_dataset(folder: Path, transcriptions: list[str], name: str = "set.hrl", seconds: float = 0.6) -> Path:
     """An .hrl file in the original format with one generated wav per transcription."""
     folder.mkdir(parents=True, exist_ok=True)
     lines = []
     for index, text in enumerate(transcriptions):
-        write_wav(folder / f"file{index}.wav", seconds=0.6 + 0.1 * index, seed=index)
+        write_wav(folder / f"file{index}.wav", seconds=seconds + 0.1 * index, seed=index)
         lines.append(f"ref#file{index}.wav#TEST#{text}\n")
     path = folder / name
     path.write_text(HRL_HEADER + "".join(lines))

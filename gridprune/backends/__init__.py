@@ -20,4 +20,6 @@ def make_backend(config: "RunConfig", factory: HandlerFactory, run: "RunDir") ->
 
         settings = config.local
         return LocalBackend(factory, settings.workers, settings.threads_per_worker, settings.max_retries)
-    raise BackendError(f"backend {config.backend!r} is not available yet")
+    from gridprune.backends.slurm import SlurmBackend
+
+    return SlurmBackend(factory, config.slurm, run)

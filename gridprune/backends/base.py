@@ -38,6 +38,8 @@ class BackendError(RuntimeError):
 class Backend(Protocol):
     """Runs tasks until each has succeeded or failed for good."""
 
+    parallelism: int | None  # evaluations at once, where the backend knows it
+
     def run(self, tasks: Sequence[Task], on_done: Callable[[Task], None]) -> list[TaskFailure]: ...
 
     def close(self) -> None: ...

@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import traceback
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Callable, Sequence
 
@@ -47,25 +47,17 @@ class _Worker:
     task: Task | None = None
 
 
-@dataclass
-class _Attempts:
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def add(self, task: Task) -> int:
-        self.counts[task["key"]] = self.counts.get(task["key"], 0) + 1
-        return self.counts[task["key"]]
-
-
 class LocalBackend:
     """Runs tasks in `workers` processes, each with `threads` torch threads."""
 
     def __init__(self, factory: HandlerFactory, workers: int, threads: int | None = None, max_retries: int = 2):
         self.factory = factory
         self.size = workers
-        self.threads = threads or max(1, (os.cpu_count() or 1) // workers)
+        self.threads = threads or max(1, len(os.sched_getaffinity(0)) // workers)  # the CPUs this process may use
         self.max_retries = max_retries
         self.context = multiprocessing.get_context("spawn")  # forking a process that holds torch threads can hang
         self.workers: list[_Worker] = []
+        self.parallelism = workers
 
     def _start_worker(self) -> _Worker:
         parent, child = self.context.Pipe()
@@ -79,13 +71,13 @@ class LocalBackend:
     def run(self, tasks: Sequence[Task], on_done: Callable[[Task], None]) -> list[TaskFailure]:
         """Evaluate every task; return those that failed more than `max_retries` times."""
         queue: deque[Task] = deque(tasks)
-        attempts = _Attempts()
+        attempts: dict[str, int] = {}
         failures: list[TaskFailure] = []
         while len(self.workers) < self.size:
             self._start_worker()
 
         def retry_or_fail(task: Task, reason: str) -> None:
-            count = attempts.add(task)
+            count = attempts[task["key"]] = attempts.get(task["key"], 0) + 1
             if count > self.max_retries:
                 failures.append(TaskFailure(task, reason, count))
             else:
@@ -96,7 +88,10 @@ class LocalBackend:
             for worker in self.workers:
                 if worker.ready and worker.task is None and queue:
                     worker.task = queue.popleft()
-                    worker.conn.send(worker.task)
+                    try:
+                        worker.conn.send(worker.task)
+                    except OSError:  # it died while idle: its sentinel fires below and the task is retried
+                        pass
             busy = {w.conn: w for w in self.workers} | {w.process.sentinel: w for w in self.workers}
             for ready in wait(list(busy)):
                 worker = busy[ready]

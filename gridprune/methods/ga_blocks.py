@@ -56,7 +56,7 @@ class GaBlocks:
         settings = self.Settings.model_validate(config.settings)
         checkpoint = load_checkpoint(config.model)
         dataset = read_hrl(config.data)
-        check_fingerprints(run, checkpoint.fingerprint, dataset.fingerprint())
+        check_fingerprints(run, config, checkpoint.fingerprint, dataset.fingerprint())
         space = search_space(settings, len(checkpoint.model.wav2vec2.encoder.layers))
         block_size(checkpoint.model, settings.granularity)  # fail early on a granularity that does not fit
 
@@ -87,7 +87,7 @@ class GaBlocks:
                              granularity=space.granularity, start_layer=min(space.layers))
         backend = make_backend(config, FfnHandlerFactory(spec), run)
         try:
-            run_search(run, search, backend, make_tasks, to_json, workers=config.local.workers)
+            run_search(run, search, backend, make_tasks, to_json, workers=backend.parallelism)
         finally:
             backend.close()
 
@@ -174,15 +174,9 @@ def subset_indices(total: int, subset: int | None, seed: int, generation: int) -
     return sorted(int(i) for i in rng.choice(total, size=subset, replace=False))
 
 
-def check_fingerprints(run: RunDir, model_fingerprint: str, dataset_fingerprint: str) -> None:
+def check_fingerprints(run: RunDir, config: RunConfig, model_fingerprint: str, dataset_fingerprint: str) -> None:
     """Refuse to go on with a model or dataset other than the one the run started with."""
-    info = run.run_info
-    for what, now in (("model", model_fingerprint), ("dataset", dataset_fingerprint)):
-        if info[f"{what}_fingerprint"] != now:
-            raise StoreError(f"{run.root}: the {what} at {info['config'][what if what == 'model' else 'data']} "
-                             f"has changed since the run started; start a new run for it")
-
-
-def pruned_fraction(space: SearchSpace, layer_count: int) -> float:
-    """Share of all encoder FFN rows that a chromosome removes."""
-    return sum(space.pruned_blocks) / (layer_count * space.granularity)
+    for what, path, now in (("model", config.model, model_fingerprint), ("dataset", config.data, dataset_fingerprint)):
+        if run.run_info[f"{what}_fingerprint"] != now:
+            raise StoreError(f"{run.root}: the {what} at {path} has changed since the run started; "
+                             "start a new run for it")

@@ -1,0 +1,212 @@
+"""Run configs: loading, validation, `--set` overrides, the ga_blocks search space and fitness subsets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gridprune.config import ConfigError, parse_config
+from gridprune.methods.ga_blocks import GaSettings, search_space, subset_indices
+from gridprune.runs import read_config
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "configs" / "demo.yaml"
+DEMO_TEXT = DEMO.read_text()
+
+
+def write(tmp_path: Path, text: str, name: str = "broken.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def config_error(path: Path, overrides=()) -> str:
+    with pytest.raises(ConfigError) as caught:
+        read_config(path, overrides)
+    return str(caught.value)
+
+
+def test_demo_config_loads_and_validates():
+    config = read_config(DEMO)
+    assert config.method == "ga_blocks"
+    assert config.model == "demo"  # not taken for a path
+    assert Path(config.data).is_absolute() and config.data.endswith("wav_files_example/example.hrl")
+    assert config.backend == "local"
+    assert config.local.workers == 2
+    assert config.fitness.subset is None
+    settings = GaSettings.model_validate(config.settings)
+    assert (settings.population, settings.generations, settings.pressure) == (24, 15, 3.0)
+    assert (settings.granularity, settings.pruned_blocks, settings.layers) == (32, 16, "all")
+
+
+def test_overrides_take_effect():
+    config = read_config(DEMO, ["ga.population=30", "local.workers=1", "fitness.subset=5", "ga.layers=[0, 2]"])
+    assert config.local.workers == 1
+    assert config.fitness.subset == 5
+    settings = GaSettings.model_validate(config.settings)
+    assert settings.population == 30
+    assert settings.layers == [0, 2]
+    assert settings.generations == 15  # the rest stays as in the file
+
+
+def test_overrides_do_not_change_the_file():
+    read_config(DEMO, ["ga.population=30"])
+    assert DEMO.read_text() == DEMO_TEXT
+
+
+@pytest.mark.parametrize("extra, overrides, key", [
+    ("colour: red\n", [], "colour"),
+    ("", ["ga.populaton=30"], "ga.populaton"),
+    ("", ['ga.population="many"'], "ga.population"),
+    ("", ["ga.pressure=fast"], "ga.pressure"),
+    ("", ["local.workers=-1"], "local.workers"),
+    ("", ["local.workers=0"], "local.workers"),
+    ("", ["local.nodes=3"], "local.nodes"),
+    ("", ["fitness.subset=0"], "fitness.subset"),
+    ("", ["seed=1.5"], "seed"),
+    ("", ["backend=cloud"], "backend"),
+])
+def test_bad_keys_and_values_are_named(tmp_path, extra, overrides, key):
+    path = write(tmp_path, DEMO_TEXT + extra)
+    message = config_error(path, overrides)
+    assert str(path) in message
+    assert f"{key}:" in message
+
+
+@pytest.mark.parametrize("field, value", [("population", '"many"'), ("pressure", "fast")])
+def test_mistyped_values_in_the_file_are_named(tmp_path, field, value):
+    text = "\n".join(f"  {field}: {value}" if line.startswith(f"  {field}:") else line
+                     for line in DEMO_TEXT.splitlines())
+    path = write(tmp_path, text)
+    message = config_error(path)
+    assert str(path) in message
+    assert f"ga.{field}:" in message
+
+
+def test_unknown_key_in_the_ga_section_of_the_file(tmp_path):
+    path = write(tmp_path, DEMO_TEXT.replace("  population: 24", "  populaton: 24"))
+    message = config_error(path)
+    assert str(path) in message
+    assert "ga.populaton: unknown key" in message
+
+
+def test_unknown_method(tmp_path):
+    path = write(tmp_path, DEMO_TEXT.replace("method: ga_blocks", "method: magic"))
+    message = config_error(path)
+    assert str(path) in message
+    assert "method:" in message and "magic" in message and "ga_blocks" in message
+
+
+def test_missing_method(tmp_path):
+    path = write(tmp_path, "model: demo\ndata: x.hrl\n")
+    message = config_error(path)
+    assert str(path) in message and "method:" in message
+
+
+def test_section_of_another_method_through_parse_config():
+    """The check itself, with a second, made-up method."""
+    raw = {"method": "ga_blocks", "model": "demo", "data": "x.hrl", "ga": {}, "other": {"x": 1}}
+    with pytest.raises(ConfigError, match=r"^cfg\.yaml: other: this section belongs to another method"):
+        parse_config(raw, "cfg.yaml", {"ga_blocks": "ga", "other_method": "other"})
+
+
+def test_bad_yaml_names_the_file(tmp_path):
+    path = write(tmp_path, DEMO_TEXT + "layers: [0, 1\n")
+    message = config_error(path)
+    assert str(path) in message and "not valid YAML" in message
+
+
+def test_a_config_that_is_not_a_mapping(tmp_path):
+    path = write(tmp_path, "- method\n- ga_blocks\n")
+    for overrides in ([], ["ga.population=30"]):
+        message = config_error(path, overrides)
+        assert str(path) in message and "mapping" in message
+
+
+def test_missing_file_names_the_file(tmp_path):
+    path = tmp_path / "nowhere.yaml"
+    message = config_error(path)
+    assert str(path) in message and "no such config file" in message
+
+
+@pytest.mark.parametrize("override, key", [
+    ("ga.population", "ga.population"),   # no `=`
+    ("=30", "=30"),                       # no key
+    ("ga.layers=[0, 2", "ga.layers"),     # a value that is not YAML
+    ("ga.population.x=3", "ga.population.x"),  # a value taken for a section
+])
+def test_bad_override_is_named_with_the_file(override, key):
+    message = config_error(DEMO, [override])
+    assert str(DEMO) in message
+    assert "--set" in message and key in message
+
+
+def test_empty_file_is_reported_not_crashed(tmp_path):
+    path = write(tmp_path, "")
+    message = config_error(path)
+    assert str(path) in message and "method:" in message
+
+
+# --- ga_blocks search space ---
+
+def ga(**fields) -> GaSettings:
+    return GaSettings.model_validate({"granularity": 8, "pruned_blocks": 2, **fields})
+
+
+def test_search_space_of_all_layers():
+    space = search_space(ga(), 4)
+    assert space.layers == (0, 1, 2, 3)
+    assert space.granularity == 8
+    assert space.pruned_blocks == (2, 2, 2, 2)
+
+
+def test_search_space_of_some_layers_with_per_layer_counts():
+    space = search_space(ga(layers=[1, 3], pruned_blocks=[1, 7]), 4)
+    assert (space.layers, space.pruned_blocks) == ((1, 3), (1, 7))
+
+
+@pytest.mark.parametrize("layers", [[0, 4], [-1], [], [1, 1]])
+def test_search_space_rejects_bad_layers(layers):
+    with pytest.raises(ConfigError, match=r"^ga\.layers:"):
+        search_space(ga(layers=layers), 4)
+
+
+@pytest.mark.parametrize("layers, pruned_blocks", [
+    ("all", [2, 2, 2]),      # 3 numbers for 4 layers
+    ([0, 1], [2]),           # 1 number for 2 layers
+    ([0, 1], [2, 2, 2]),     # 3 numbers for 2 layers
+    ("all", 8),              # not below granularity
+    ("all", 0),              # nothing pruned
+    ([0, 1], [2, 9]),        # one out of range
+    ([0, 1], [-1, 2]),
+])
+def test_search_space_rejects_bad_pruned_blocks(layers, pruned_blocks):
+    with pytest.raises(ConfigError, match=r"^ga\.pruned_blocks:"):
+        search_space(ga(layers=layers, pruned_blocks=pruned_blocks), 4)
+
+
+# --- fitness subsets ---
+
+@pytest.mark.parametrize("subset", [None, 10, 11, 1000])
+def test_subset_of_everything_is_none(subset):
+    assert subset_indices(10, subset, seed=0, generation=3) is None
+
+
+def test_subset_is_reproducible_per_generation():
+    assert subset_indices(100, 7, seed=5, generation=2) == subset_indices(100, 7, seed=5, generation=2)
+
+
+def test_subset_differs_across_generations_and_seeds():
+    by_generation = {tuple(subset_indices(1000, 10, seed=0, generation=g)) for g in range(5)}
+    assert len(by_generation) == 5
+    assert subset_indices(1000, 10, seed=0, generation=0) != subset_indices(1000, 10, seed=1, generation=0)
+
+
+@pytest.mark.parametrize("total, subset", [(10, 1), (10, 9), (100, 30), (5000, 50)])
+def test_subset_is_sorted_distinct_and_in_range(total, subset):
+    for generation in range(3):
+        indices = subset_indices(total, subset, seed=11, generation=generation)
+        assert len(indices) == subset
+        assert indices == sorted(set(indices))
+        assert all(isinstance(i, int) and 0 <= i < total for i in indices)

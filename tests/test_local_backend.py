@@ -1,0 +1,266 @@
+"""LocalBackend with real spawned worker processes and small picklable handler factories.
+
+The factories live at module level here: spawn pickles them by reference to this
+module, and the child finds it because spawn hands the parent's sys.path (which
+pytest has prepended with tests/) to the child. No torch is imported, so a worker
+starts in well under a second.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from gridprune.backends.base import BackendError, TaskFailure
+from gridprune.backends.local import LocalBackend
+
+TIMEOUT_S = 120  # a hung backend fails its test instead of hanging the suite
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Whole or absent: a worker may still be writing while the test reads (e.g. one still starting)."""
+    part = path.with_name(f".part-{path.name}")
+    part.write_text(text)
+    os.replace(part, path)
+
+
+@dataclass(frozen=True)
+class Recorder:
+    """Builds a handler that records, as files in `folder`, which process ran which task.
+
+    `factory.<pid>` is written when a worker builds its handler; `<key>.<pid>.<ns>.attempt`
+    when a task starts; `<key>.<pid>.done` (JSON with the pid and threads) when it succeeds.
+    What a task does is read from the task itself: `action` is `ok`, `raise`, `die_once`
+    (SIGKILL its worker the first time, known by a marker file) or `die_always`.
+    """
+
+    folder: str
+    startup: str = "ok"  # "ok", "raise" or "die"
+
+    def __call__(self, threads: int):
+        folder = Path(self.folder)
+        write_atomically(folder / f"factory.{os.getpid()}", str(threads))
+        if self.startup == "raise":
+            raise RuntimeError("factory exploded on purpose")
+        if self.startup == "die":
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        def handle(task: dict) -> None:
+            key, action, pid = task["key"], task.get("action", "ok"), os.getpid()
+            (folder / f"{key}.{pid}.{time.monotonic_ns()}.attempt").touch()
+            if action == "raise":
+                raise ValueError(f"handler refused {key} on purpose")
+            if action == "die_always":
+                os.kill(pid, signal.SIGKILL)
+            if action == "die_once":
+                try:
+                    with open(folder / f"{key}.died", "x"):
+                        pass
+                except FileExistsError:
+                    pass
+                else:
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(task.get("sleep", 0.0))
+            write_atomically(folder / f"{key}.{pid}.done", json.dumps({"pid": pid, "threads": threads}))
+
+        return handle
+
+
+def tasks(*keys: str, **actions: str) -> list[dict]:
+    return [{"key": key, "action": actions.get(key, "ok")} for key in keys]
+
+
+def attempts(folder: Path, key: str) -> list[int]:
+    """Pids of every attempt at `key`, one entry per attempt."""
+    return [int(p.name.split(".")[1]) for p in folder.glob(f"{key}.*.attempt")]
+
+
+def done(folder: Path, key: str) -> list[dict]:
+    return [json.loads(p.read_text()) for p in folder.glob(f"{key}.*.done")]
+
+
+def factory_pids(folder: Path) -> list[int]:
+    return [int(p.name.split(".")[1]) for p in folder.glob("factory.*")]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture(autouse=True)
+def time_limit():
+    def expire(signum, frame):
+        raise TimeoutError(f"test took more than {TIMEOUT_S} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(TIMEOUT_S)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture
+def make_backend(tmp_path):
+    """LocalBackend factory; every backend made is closed, and no child may outlive the test."""
+    made = []
+
+    def make(startup: str = "ok", workers: int = 2, threads: int = 1, max_retries: int = 2) -> LocalBackend:
+        backend = LocalBackend(Recorder(str(tmp_path), startup), workers, threads, max_retries)
+        made.append(backend)
+        return backend
+
+    yield make
+    for backend in made:
+        backend.close()
+    assert multiprocessing.active_children() == []
+
+
+def test_every_task_runs_once_and_workers_are_reused(make_backend, tmp_path):
+    backend = make_backend()
+    first, second = [f"a{i}" for i in range(5)], [f"b{i}" for i in range(5)]
+    finished: list[str] = []
+
+    assert backend.run(tasks(*first), lambda task: finished.append(task["key"])) == []
+    assert sorted(finished) == sorted(first)
+    assert backend.run(tasks(*second), lambda task: finished.append(task["key"])) == []
+    assert sorted(finished) == sorted(first + second)  # on_done once per task
+
+    pids = set()
+    for key in first + second:
+        assert len(attempts(tmp_path, key)) == 1
+        [record] = done(tmp_path, key)
+        pids.add(record["pid"])
+    assert len(pids) <= 2
+    # the handler is built once per worker process, not per task or per run
+    factories = factory_pids(tmp_path)
+    assert len(factories) == len(set(factories)) <= 2
+    assert pids <= set(factories)
+    backend.close()
+    assert multiprocessing.active_children() == []
+    assert not any(alive(pid) for pid in factories)
+
+
+def test_handler_gets_the_configured_threads(make_backend, tmp_path):
+    backend = make_backend(workers=2, threads=3)
+    assert backend.run(tasks("t0", "t1", "t2"), lambda task: None) == []
+    assert {record["threads"] for key in ("t0", "t1", "t2") for record in done(tmp_path, key)} == {3}
+    assert {p.read_text() for p in tmp_path.glob("factory.*")} == {"3"}
+
+
+def test_threads_default_to_cores_per_worker():
+    backend = LocalBackend(Recorder("unused"), workers=2)  # starts no process until `run`
+    assert backend.threads == max(1, len(os.sched_getaffinity(0)) // 2)
+
+
+def test_a_raising_task_is_retried_then_returned_as_failure(make_backend, tmp_path):
+    backend = make_backend(max_retries=2)
+    finished: list[str] = []
+    failures = backend.run(tasks("ok0", "bad", "ok1", "ok2", bad="raise"), lambda task: finished.append(task["key"]))
+
+    assert len(failures) == 1
+    [failure] = failures
+    assert isinstance(failure, TaskFailure)
+    assert failure.task["key"] == "bad"
+    assert failure.attempts == 3
+    assert "handler refused bad on purpose" in failure.reason
+    assert "ValueError" in failure.reason
+    assert len(attempts(tmp_path, "bad")) == 3
+    assert done(tmp_path, "bad") == []
+    assert sorted(finished) == ["ok0", "ok1", "ok2"]
+    for key in ("ok0", "ok1", "ok2"):
+        assert len(attempts(tmp_path, key)) == len(done(tmp_path, key)) == 1
+    # a raising handler does not cost the worker: nobody was replaced
+    assert len(factory_pids(tmp_path)) <= 2
+
+
+def test_max_retries_zero_gives_up_after_one_attempt(make_backend, tmp_path):
+    backend = make_backend(max_retries=0)
+    [failure] = backend.run(tasks("bad", "ok", bad="raise"), lambda task: None)
+    assert (failure.task["key"], failure.attempts) == ("bad", 1)
+    assert len(attempts(tmp_path, "bad")) == 1
+
+
+def test_a_worker_dying_mid_task_is_replaced_and_the_task_retried(make_backend, tmp_path):
+    backend = make_backend(max_retries=2)
+    assert backend.run([], lambda task: None) == []  # starts the workers
+    before = {p.pid for p in multiprocessing.active_children()}
+    assert len(before) == 2
+
+    finished: list[str] = []
+    keys = ["k0", "victim", "k1", "k2", "k3"]
+    failures = backend.run(tasks(*keys, victim="die_once"), lambda task: finished.append(task["key"]))
+
+    assert failures == []
+    assert sorted(finished) == sorted(keys)
+    victim_attempts = attempts(tmp_path, "victim")
+    assert len(victim_attempts) == 2
+    [victim_done] = done(tmp_path, "victim")
+    dead = [pid for pid in victim_attempts if pid != victim_done["pid"]]
+    assert len(dead) == 1 and dead[0] in before
+    after = {p.pid for p in multiprocessing.active_children()}
+    assert len(after) == 2
+    assert dead[0] not in after and not alive(dead[0])
+    assert after - before  # a new worker took the dead one's place
+    for key in ("k0", "k1", "k2", "k3"):
+        assert len(attempts(tmp_path, key)) == 1
+
+
+def test_a_task_that_always_kills_its_worker_fails_for_good(make_backend, tmp_path):
+    backend = make_backend(max_retries=1)
+    finished: list[str] = []
+    failures = backend.run(tasks("k0", "killer", "k1", "k2", killer="die_always"), lambda task: finished.append(task["key"]))
+
+    [failure] = failures
+    assert failure.task["key"] == "killer"
+    assert failure.attempts == 2
+    assert f"exit code {-signal.SIGKILL}" in failure.reason
+    assert "died" in failure.reason
+    assert len(attempts(tmp_path, "killer")) == 2
+    assert sorted(finished) == ["k0", "k1", "k2"]
+    # the backend is still whole: the dead workers were replaced, and it can run more
+    assert backend.run(tasks("k3"), lambda task: finished.append(task["key"])) == []
+    assert finished[-1] == "k3"
+    assert len(multiprocessing.active_children()) == 2
+
+
+def test_a_factory_that_raises_makes_run_raise_with_its_traceback(make_backend, tmp_path):
+    backend = make_backend(startup="raise")
+    with pytest.raises(BackendError) as caught:
+        backend.run(tasks("k0", "k1"), lambda task: None)
+    message = str(caught.value)
+    assert "could not start" in message
+    assert "Traceback" in message
+    assert "RuntimeError: factory exploded on purpose" in message
+    assert list(tmp_path.glob("*.attempt")) == []
+    assert multiprocessing.active_children() == []
+    assert not any(alive(pid) for pid in factory_pids(tmp_path))
+
+
+def test_a_worker_dying_while_starting_makes_run_raise(make_backend, tmp_path):
+    backend = make_backend(startup="die")
+    with pytest.raises(BackendError, match="died while starting"):
+        backend.run(tasks("k0"), lambda task: None)
+    assert multiprocessing.active_children() == []
+
+
+def test_close_leaves_no_live_child(make_backend, tmp_path):
+    backend = make_backend()
+    assert backend.run(tasks("k0", "k1", "k2"), lambda task: None) == []
+    children = multiprocessing.active_children()
+    assert len(children) == 2
+    backend.close()
+    assert multiprocessing.active_children() == []
+    assert not any(alive(child.pid) for child in children)
+    assert all(child.exitcode == 0 for child in children)  # told to stop, not killed
+    backend.close()  # closing twice is harmless
