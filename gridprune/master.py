@@ -54,6 +54,7 @@ def evaluate_generation(run: RunDir, backend: Backend, tasks: Sequence[Task], la
     and the pure decode seconds of the new evaluations, as the workers measured them."""
     unique = list({task["key"]: task for task in tasks}.values())
     pending = [task for task in unique if run.read_result(task["key"]) is None]
+    counters_before = dict(backend.counters)
     with tqdm(total=len(pending), desc=label, unit="eval", disable=None, leave=False) as progress:
         failures = backend.run(pending, lambda task: progress.update())
     for failure in failures:
@@ -68,6 +69,7 @@ def evaluate_generation(run: RunDir, backend: Backend, tasks: Sequence[Task], la
         "cache_hits": len(tasks) - len(pending),
         "failed": sum(r["status"] != "ok" for r in fresh),
         "decode_seconds": sum(r.get("seconds", 0.0) for r in fresh if r["status"] == "ok"),
+        **{name: count - counters_before.get(name, 0) for name, count in backend.counters.items()},
     }
 
 

@@ -39,6 +39,7 @@ class Backend(Protocol):
     """Runs tasks until each has succeeded or failed for good."""
 
     parallelism: int | None  # evaluations at once, where the backend knows it
+    counters: dict[str, int]  # running totals of what the backend did (sbatch calls, restarts, ...)
 
     def run(self, tasks: Sequence[Task], on_done: Callable[[Task], None]) -> list[TaskFailure]: ...
 

@@ -58,6 +58,7 @@ class LocalBackend:
         self.context = multiprocessing.get_context("spawn")  # forking a process that holds torch threads can hang
         self.workers: list[_Worker] = []
         self.parallelism = workers
+        self.counters = {"worker_restarts": 0}
 
     def _start_worker(self) -> _Worker:
         parent, child = self.context.Pipe()
@@ -129,6 +130,7 @@ class LocalBackend:
         if worker.task is not None:
             retry_or_fail(worker.task, f"worker process {worker.process.pid} died (exit code {code})")
         self._start_worker()
+        self.counters["worker_restarts"] += 1
 
     def close(self) -> None:
         """Stop every worker."""

@@ -84,7 +84,9 @@ def attempts_dir(run: RunDir, key: str) -> Path:
 
 def record_attempt(run: RunDir, key: str, started: float, error: str | None) -> None:
     """Log one evaluation of a task by a job (one file each, never overwritten); `error` is its traceback."""
-    atomic_write_json(attempts_dir(run, key) / f"{uuid.uuid4().hex}.json", {
+    folder = attempts_dir(run, key)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(folder / f"{uuid.uuid4().hex}.json", {
         "key": key, "job_id": os.environ.get("SLURM_JOB_ID"), "host": socket.gethostname(),
         "started_at": started, "seconds": time.time() - started, "error": error,
     })
@@ -122,9 +124,8 @@ class SlurmBackend:
         self.parallelism = settings.array_parallelism
         self.array_limit = max_array_size()
         self.chunks: list[_Chunk] = []
-        self.sbatch_calls = 0
-        self.sacct_calls = 0
-        self.executor = submitit.SlurmExecutor(folder=self.folder / "%A_%a", max_num_timeout=settings.max_num_timeout,
+        self.counters = {"sbatch_calls": 0, "sacct_calls": 0}
+        self.executor = submitit.SlurmExecutor(folder=self.folder / "%j", max_num_timeout=settings.max_num_timeout,
                                                python=settings.python)
         self.executor.update_parameters(
             job_name="gridprune-eval",
@@ -148,7 +149,7 @@ class SlurmBackend:
         if not self.in_flight_file.exists():
             return
         for entry in read_json(self.in_flight_file)["jobs"]:
-            job = submitit.SlurmJob(folder=self.folder / "%A_%a", job_id=entry["job_id"])
+            job = submitit.SlurmJob(folder=self.folder / "%j", job_id=entry["job_id"])
             self.chunks.append(_Chunk(job, entry["tasks"], entry["submitted_at"]))
         log.info("adopted %d Slurm jobs of an earlier master", len(self.chunks))
 
@@ -160,7 +161,7 @@ class SlurmBackend:
         for group in chunked(chunks, max(self.array_limit - 1, 1)):  # type: ignore[arg-type]
             with self.executor.batch():
                 jobs = [self.executor.submit(ChunkJob(self.factory, chunk, str(self.run_dir.root))) for chunk in group]
-            self.sbatch_calls += 1
+            self.counters["sbatch_calls"] += 1
             now = time.time()
             self.chunks.extend(_Chunk(job, chunk, now) for job, chunk in zip(jobs, group))
             log.info("submitted %d chunks of %d tasks as Slurm array %s", len(group),
@@ -223,7 +224,7 @@ class SlurmBackend:
             return []
         watcher = pending[0].job.watcher
         watcher.update()
-        self.sacct_calls += 1
+        self.counters["sacct_calls"] += 1
         ended = []
         for chunk in pending:
             state = watcher.get_state(chunk.job.job_id, mode="cache")
