@@ -74,7 +74,7 @@ def evaluate_generation(run: RunDir, backend: Backend, tasks: Sequence[Task], la
 
 
 def run_search(run: RunDir, search: AskTellSearch, backend: Backend, make_tasks: TaskBuilder,
-               encode: Callable[[Any], Any], workers: int) -> None:
+               encode: Callable[[Any], Any], workers: int | None) -> None:
     """Run generations until the search is finished, checkpointing after each."""
     history = run.read_history()[: search.generation]
     while not search.finished:
