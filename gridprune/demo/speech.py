@@ -1,0 +1,61 @@
+"""Synthetic speech: a text spoken by espeak-ng, resampled by sox to 16 kHz mono 16-bit PCM."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+SAMPLE_RATE = 16_000
+TOOLS = {"espeak-ng": "espeak-ng", "sox": "sox"}  # program -> Debian package
+
+# espeak-ng's own English voices, and a choice of its voice variants that keep its default
+# formant synthesiser (the Klatt-synthesiser variants were much harder for the small demo
+# model to learn); a voice is spoken as "VOICE+VARIANT", e.g. "en-gb-x-rp+f3".
+VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-029", "en-us-nyc")
+VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "croak", "max", "michel", "Annie")
+
+
+class SpeechError(RuntimeError):
+    """Speech could not be synthesised."""
+
+
+def require_tools() -> None:
+    """Raise SpeechError naming the Debian packages to install if espeak-ng or sox is missing."""
+    missing = [package for program, package in TOOLS.items() if shutil.which(program) is None]
+    if missing:
+        raise SpeechError(
+            f"{' and '.join(missing)} not found on PATH; speech synthesis needs the Debian "
+            f"packages espeak-ng and sox: sudo apt-get install {' '.join(missing)}"
+        )
+
+
+def speak(text: str, out: Path, voice: str = "en-us", wpm: int = 160, pitch: int = 50) -> Path:
+    """Write `text` spoken by espeak-ng `voice` at `wpm` words a minute and `pitch` (0-99) to the wav `out`."""
+    require_tools()
+    espeak = _run(["espeak-ng", "-v", voice, "-s", str(wpm), "-p", str(pitch), "--stdout", text], None)
+    # -R: repeatable mode, so the dither sox adds is seeded and the output is byte-identical run to run.
+    _run(
+        ["sox", "-R", "-t", "wav", "-", "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", "-e", "signed-integer", str(out)],
+        espeak,
+    )
+    return out
+
+
+def tool_versions() -> dict[str, str]:
+    """The versions of espeak-ng and sox, e.g. {"espeak_ng": "1.51", "sox": "14.4.2"}: the audio depends on them."""
+    require_tools()
+    versions = {}
+    for program in TOOLS:
+        output = _run([program, "--version"], None).decode()
+        match = re.search(r"\d+(\.\d+)+", output)
+        versions[program.replace("-", "_")] = match.group() if match else output.strip()
+    return versions
+
+
+def _run(command: list[str], stdin: bytes | None) -> bytes:
+    result = subprocess.run(command, input=stdin, capture_output=True)
+    if result.returncode != 0:
+        raise SpeechError(f"{command[0]} failed ({result.returncode}): {result.stderr.decode(errors='replace').strip()}")
+    return result.stdout

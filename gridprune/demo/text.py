@@ -1,0 +1,156 @@
+"""The texts of the demo: word vocabulary, example and heldout sentences, training texts.
+
+The training texts are random word sequences plus the example sentences; the heldout
+sentences are built from the same words but never occur in any training text, so
+they measure how the demo model copes with sentences it has not heard.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SPECIAL_TOKENS = ("<pad>", "<s>", "</s>", "<unk>")
+WORD_DELIMITER = "|"
+CHARACTERS = ("'",) + tuple(chr(code) for code in range(ord("A"), ord("Z") + 1))
+# Token id = position: <pad> is 0 and doubles as the CTC blank.
+TOKENS = SPECIAL_TOKENS + (WORD_DELIMITER,) + CHARACTERS
+
+_FUNCTION_WORDS = """
+THE A AN OF TO IN ON FOR WITH BY FROM AT AS IS ARE WAS WERE BE BEEN AND OR BUT NOT NO SO
+IF THEN THAN THAT THIS THESE IT ITS IT'S WE OUR US YOU YOUR THEY THEIR THEM ONE TWO EACH
+EVERY ALL SOME MANY MORE MOST LESS FEW OTHER ANOTHER CAN COULD WILL SHOULD MAY MUST DO
+DOES DON'T CAN'T ISN'T HAS HAVE HAD WHEN WHILE WHERE WHICH WHAT WHO HOW WHY AFTER BEFORE
+INTO OVER UNDER ABOUT WITHOUT AGAIN ALSO ONLY JUST VERY STILL EVEN BOTH HERE THERE NOW
+ONCE ALWAYS
+"""
+
+_SUBJECT_WORDS = """
+SPEECH AUDIO VOICE VOICES SOUND SOUNDS SPEAKER SPEAKERS SPOKEN WORD WORDS SENTENCE
+SENTENCES LETTER LETTERS TEXT TRANSCRIPTION LANGUAGE ENGLISH ACOUSTIC PHONEMES
+RECOGNITION RECOGNISER RECOGNISE ERROR ERRORS RATE ACCURACY DECODER DECODE DECODING
+ENCODER GREEDY BEAM ALIGNMENT FRAME FRAMES SAMPLE SAMPLES SIGNAL NOISE MICROPHONE
+RECORDING UTTERANCE UTTERANCES DATASET LABELS
+
+NEURAL NETWORK NETWORKS MODEL MODELS LAYER LAYERS WEIGHT WEIGHTS NEURONS ATTENTION HEAD
+HEADS TRANSFORMER FEED FORWARD HIDDEN UNITS PARAMETER PARAMETERS TENSOR TENSORS ROW ROWS
+COLUMNS BLOCK BLOCKS GRADIENTS LOSS TRAINING TRAINED TRAIN LEARN LEARNING EPOCHS BATCH
+BATCHES FEATURE FEATURES INPUT INPUTS OUTPUT OUTPUTS
+
+PRUNE PRUNING PRUNED CUT CUTS REMOVE REMOVES REMOVED MASK MASKS SPARSE SMALL SMALLER
+SMALLEST LARGE LARGER BIG SIZE REDUCE REDUCES REDUCTION COMPRESS COMPRESSING COMPRESSED
+COMPRESSION QUANTIZATION DISTILLATION MAGNITUDE
+
+GENETIC ALGORITHM ALGORITHMS POPULATION GENERATION GENERATIONS INDIVIDUAL INDIVIDUALS
+CHROMOSOME CHROMOSOMES GENES CROSSOVER MUTATION SELECTION PARENT PARENTS CHILD CHILDREN
+FITNESS RANK RANDOM SEED BEST WORST SEARCH SEARCHES
+
+CLUSTER CLUSTERS NODE NODES JOB JOBS QUEUE TASK TASKS WORKER WORKERS MASTER ARRAY
+SCHEDULER CORE CORES PROCESSOR PROCESSORS MEMORY FILE FILES FOLDER CHECKPOINT RESUME
+RESTART CRASH PARALLEL SHARED LOCAL GRID COMPUTE HOURS MINUTES SECONDS DAY NIGHT TIME
+
+EMBEDDED DEVICE DEVICES PHONE PHONES CHIP BATTERY POWER ENERGY LOW HIGH FAST FASTER SLOW
+SLOWER SPEED LATENCY EDGE MOBILE HARDWARE SOFTWARE APPLICATION APPLICATIONS
+
+RUN RUNS RUNNING SEND SENDS READ WRITE WRITES SAVE SAVES LOAD LOADS KEEP KEEPS FOUND
+GIVES MAKES USES USED TEST TESTS MEASURE MEASURED SCORE SCORES CHOOSE EVALUATE EVALUATES
+LISTEN LISTENS HEAR SPEAK START STARTS STOP STOPS FINISH FINISHED SHRINK LOSE LOSES
+LOSING GROW GROWS IMPROVE IMPROVES BUILD CREATE CREATES NEED NEEDS LAST LASTS
+
+GOOD BETTER NEW OLD SAME DIFFERENT PART PARTS HALF FIRST NEXT QUIET CLEAR SIMPLE HARD
+HARDER ACCURATE ROBUST RESULT RESULTS QUALITY COST BUDGET LIST SET SETS NUMBER VALUE
+VALUES PAPER RESEARCH RESEARCHER RESEARCHERS USER USERS TOOL TOOLS PYTHON CODE
+EXPERIMENT EXPERIMENTS
+"""
+
+WORDS: tuple[str, ...] = tuple((_FUNCTION_WORDS + _SUBJECT_WORDS).split())
+
+# Random sequences draw words with these weights so that, as in real sentences, the
+# commonest function words are heard often and in many contexts; drawn uniformly, THE
+# would be as rare as CHROMOSOME and the model would stumble on it in unseen sentences.
+COMMON_WORD_WEIGHTS = {"THE": 24, "A": 8, "OF": 8, "TO": 8, "AND": 8, "IN": 8, "IS": 8}
+FUNCTION_WORD_WEIGHT = 2
+SUBJECT_WORD_WEIGHT = 1
+
+EXAMPLE_SENTENCES: tuple[str, ...] = (
+    "COMPRESSING SPEECH MODELS FOR EMBEDDED APPLICATIONS",
+    "A GENETIC ALGORITHM SEARCHES FOR THE BEST PRUNING MASK",
+    "THE WORD ERROR RATE IS THE FITNESS OF EACH INDIVIDUAL",
+    "PRUNING REMOVES ROWS FROM THE FEED FORWARD LAYERS",
+    "EVERY GENERATION RUNS AS ONE JOB ARRAY ON THE CLUSTER",
+    "SMALLER NETWORKS RUN FASTER ON MOBILE DEVICES",
+    "THE MASTER WRITES A CHECKPOINT AFTER EACH GENERATION",
+    "WORKERS DECODE EVERY UTTERANCE ONE AT A TIME",
+    "CROSSOVER AND MUTATION CREATE NEW CHROMOSOMES",
+    "A PRUNED MODEL NEEDS LESS MEMORY AND LESS POWER",
+    "THE SEARCH CAN RESUME AFTER A CRASH WITHOUT LOSING RESULTS",
+    "NEURAL NETWORKS LEARN TO RECOGNISE SPOKEN WORDS",
+    "THE SCHEDULER SENDS TASKS TO MANY NODES IN PARALLEL",
+    "MAGNITUDE PRUNING GIVES A GOOD FIRST CHROMOSOME",
+    "SPEECH RECOGNITION ON A SMALL CHIP SAVES ENERGY",
+)
+
+HELDOUT_SENTENCES: tuple[str, ...] = (
+    "THE CLUSTER SAVES EVERY RESULT IN A SHARED FOLDER",
+    "A FAST DECODER LISTENS TO THE MICROPHONE",
+    "RESEARCHERS MEASURE THE LATENCY OF EACH LAYER",
+    "THE POPULATION GROWS BETTER WITH EVERY GENERATION",
+    "WE KEEP THE ATTENTION HEADS AND CUT THE HIDDEN UNITS",
+    "A QUIET VOICE IS HARDER TO RECOGNISE",
+    "THE BATTERY OF THE PHONE LASTS ALL DAY",
+    "EACH WORKER LOADS THE MODEL ONCE",
+    "SPARSE WEIGHTS DO NOT ALWAYS RUN FASTER",
+    "THE PARENTS WITH THE BEST FITNESS HAVE MORE CHILDREN",
+)
+
+MIN_WORDS, MAX_WORDS = 3, 7
+EXAMPLE_SHARE = 0.2  # of the training texts that are example sentences
+
+
+def vocabulary() -> dict[str, int]:
+    """The character vocabulary of the CTC tokenizer: token -> id."""
+    return {token: index for index, token in enumerate(TOKENS)}
+
+
+def word_probabilities() -> np.ndarray:
+    """The probability of each of WORDS in a random sequence."""
+    function_words = set(_FUNCTION_WORDS.split())
+    weights = np.array([
+        COMMON_WORD_WEIGHTS.get(word, FUNCTION_WORD_WEIGHT if word in function_words else SUBJECT_WORD_WEIGHT)
+        for word in WORDS
+    ], dtype=float)
+    return weights / weights.sum()
+
+
+def random_sequence(rng: np.random.Generator, probabilities: np.ndarray) -> str:
+    """A random sequence of 3 to 7 vocabulary words drawn with `probabilities` (see word_probabilities)."""
+    length = int(rng.integers(MIN_WORDS, MAX_WORDS + 1))
+    return " ".join(WORDS[i] for i in rng.choice(len(WORDS), size=length, p=probabilities))
+
+
+def training_texts(count: int, seed: int, example_share: float = EXAMPLE_SHARE) -> list[str]:
+    """`count` training texts: random sequences, plus the example sentences for `example_share` of them.
+
+    The example sentences are repeated in turn so each is heard about equally often;
+    the order is shuffled. Raises ValueError if a heldout sentence slipped in.
+    """
+    rng = np.random.default_rng(seed)
+    examples = round(count * example_share)
+    texts = [EXAMPLE_SENTENCES[i % len(EXAMPLE_SENTENCES)] for i in range(examples)]
+    probabilities = word_probabilities()
+    texts += [random_sequence(rng, probabilities) for _ in range(count - examples)]
+    rng.shuffle(texts)
+    check_no_heldout(texts)
+    return texts
+
+
+def contains_sentence(text: str, sentence: str) -> bool:
+    """Whether `sentence` occurs in `text` as a run of whole words."""
+    return f" {sentence} " in f" {text} "
+
+
+def check_no_heldout(texts: list[str]) -> None:
+    """Raise ValueError if any heldout sentence occurs in any of `texts`."""
+    for text in texts:
+        for sentence in HELDOUT_SENTENCES:
+            if contains_sentence(text, sentence):
+                raise ValueError(f"training text {text!r} contains the heldout sentence {sentence!r}")
