@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     if config.heldout:
         sets["heldout"] = read_hrl(config.heldout)
     evaluators = {name: Evaluator(checkpoint, dataset, start_layer=min(space.layers)) for name, dataset in sets.items()}
+    seed_chromosome = l1_seed(block_l1_norms(checkpoint.model, space.layers, space.granularity), space)
     pruner = FfnPruner(checkpoint.model, space.granularity)
 
     def wers(chromosome) -> dict[str, float]:
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     random_wers = [wers(random_chromosome(space, rng)) for _ in range(n_random)]
     rows = {
         "ga_best": wers(from_json(status["best_chromosome"], space)),
-        "l1_seed": wers(l1_seed(block_l1_norms(checkpoint.model, space.layers, space.granularity), space)),
+        "l1_seed": wers(seed_chromosome),
         "random_median": {n: statistics.median(w[n] for w in random_wers) for n in sets},
         "random_best": {n: min(w[n] for w in random_wers) for n in sets},
         "unpruned": wers(tuple(() for _ in space.layers)),
