@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import socket
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from gridprune.store import RunDir
@@ -24,9 +24,6 @@ class FfnWorkerSpec:
     data: str
     granularity: int
     start_layer: int
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class FfnTaskHandler:

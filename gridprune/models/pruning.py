@@ -23,10 +23,6 @@ class PruningError(GridpruneError, ValueError):
     """A pruning request that does not fit the model."""
 
 
-def encoder_layer_count(model: Wav2Vec2ForCTC) -> int:
-    return len(model.wav2vec2.encoder.layers)
-
-
 def ffn_width(model: Wav2Vec2ForCTC) -> int:
     return int(model.config.intermediate_size)
 
