@@ -60,10 +60,13 @@ def evaluate_generation(run: RunDir, backend: Backend, tasks: Sequence[Task], la
     for failure in failures:
         task = failure.task
         run.write_result(task["key"], failed_record(task["key"], task["chromosome"], failure.reason, failure.attempts))
+    fresh = []
     for task in pending:
-        if run.read_result(task["key"]) is None:  # a worker reported success but its file is unreadable
-            run.write_result(task["key"], failed_record(task["key"], task["chromosome"], "result missing after evaluation", 1))
-    fresh = [run.read_result(task["key"]) for task in pending]
+        record = run.read_result(task["key"])
+        if record is None:  # a worker reported success but its file is unreadable
+            record = failed_record(task["key"], task["chromosome"], "result missing after evaluation", 1)
+            run.write_result(task["key"], record)
+        fresh.append(record)
     return {
         "evaluated": len(pending),
         "cache_hits": len(tasks) - len(pending),

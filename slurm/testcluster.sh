@@ -442,14 +442,18 @@ EOF
 
 dbd_ready() { timeout 20 sacctmgr -n -P show cluster; }
 
-start_slurmdbd() {
-    if is_running slurmdbd; then return 0; fi
-    log "slurmdbd: starting"
-    rm -f "$(pid_file_of slurmdbd)"
-    spawn "$LOG_DIR/slurmdbd.stdout" /usr/sbin/slurmdbd
-    wait_until "$TIMEOUT" slurmdbd "$(log_file_of slurmdbd)" dbd_ready
-    wait_until 10 "slurmdbd pid file" "$(log_file_of slurmdbd)" is_running slurmdbd
+# start_slurm_daemon NAME READY_CHECK: start /usr/sbin/NAME unless it runs, wait until READY_CHECK passes.
+start_slurm_daemon() {
+    local name=$1 ready=$2
+    if is_running "$name"; then return 0; fi
+    log "$name: starting"
+    rm -f "$(pid_file_of "$name")"
+    spawn "$LOG_DIR/$name.stdout" "/usr/sbin/$name"
+    wait_until "$TIMEOUT" "$name" "$(log_file_of "$name")" "$ready"
+    wait_until 10 "$name pid file" "$(log_file_of "$name")" is_running "$name"
 }
+
+start_slurmdbd() { start_slurm_daemon slurmdbd dbd_ready; }
 
 ctld_up() { timeout 20 scontrol ping 2>/dev/null | grep -q 'is UP'; }
 
@@ -459,11 +463,7 @@ cluster_registered() {
 
 start_slurmctld() {
     if is_running slurmctld; then return 0; fi
-    log "slurmctld: starting"
-    rm -f "$(pid_file_of slurmctld)"
-    spawn "$LOG_DIR/slurmctld.stdout" /usr/sbin/slurmctld
-    wait_until "$TIMEOUT" slurmctld "$(log_file_of slurmctld)" ctld_up
-    wait_until 10 "slurmctld pid file" "$(log_file_of slurmctld)" is_running slurmctld
+    start_slurm_daemon slurmctld ctld_up
     # slurmctld registers the cluster in slurmdbd by itself; jobs are only
     # accounted once it has.
     wait_until "$TIMEOUT" "cluster registration in slurmdbd" "$(log_file_of slurmctld)" cluster_registered
