@@ -78,8 +78,15 @@ def evaluate_generation(run: RunDir, backend: Backend, tasks: Sequence[Task], la
 
 def run_search(run: RunDir, search: AskTellSearch, backend: Backend, make_tasks: TaskBuilder,
                encode: Callable[[Any], Any], workers: int | None) -> None:
-    """Run generations until the search is finished, checkpointing after each."""
+    """Run generations until the search is finished, checkpointing after each.
+
+    The backend is started first and its start-up time (workers importing and
+    loading the model) is recorded apart, in the first generation this call runs.
+    """
     history = run.read_history()[: search.generation]
+    started = time.time()
+    backend.start()
+    startup_seconds = time.time() - started
     while not search.finished:
         generation = search.generation
         started = time.time()
@@ -106,8 +113,10 @@ def run_search(run: RunDir, search: AskTellSearch, backend: Backend, make_tasks:
             "individuals": len(tasks),
             "seconds": seconds,
             "workers": workers,
+            "startup_seconds": startup_seconds,
             "finished_at": time.time(),
         }
+        startup_seconds = 0.0
         history.append(row)
         run.write_history(history)
         run.write_checkpoint({

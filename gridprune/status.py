@@ -17,6 +17,7 @@ def run_status(run: RunDir, planned_generations: int) -> dict[str, Any]:
     history = run.read_history()[:completed]
     best = saved["search"]["best"] if saved else None
     seconds = [row["seconds"] for row in history]
+    startup = sum(row.get("startup_seconds", 0.0) for row in history)
     remaining = max(planned_generations - completed, 0)
     info = run.run_info
     return {
@@ -31,7 +32,8 @@ def run_status(run: RunDir, planned_generations: int) -> dict[str, Any]:
         "failed": sum(row["failed"] for row in history),
         "cache_hits": sum(row["cache_hits"] for row in history),
         "results_on_disk": sum(1 for _ in run.results_dir.glob("*/*.json")) if run.results_dir.is_dir() else 0,
-        "elapsed_seconds": sum(seconds),
+        "elapsed_seconds": sum(seconds) + startup,
+        "startup_seconds": startup,
         "estimated_seconds_left": statistics.fmean(seconds) * remaining if seconds else None,
         "master": run.master_info(),
         "started_at": info["created_at"],
@@ -62,7 +64,8 @@ def format_status(status: dict[str, Any]) -> str:
     left = status["estimated_seconds_left"]
     lines.append(
         f"best WER {_wer(status['best_wer'])}; {status['evaluations']} evaluations, {status['failed']} failed, "
-        f"{status['cache_hits']} cache hits; elapsed {status['elapsed_seconds']:.0f} s"
+        f"{status['cache_hits']} cache hits; elapsed {status['elapsed_seconds']:.0f} s "
+        f"(worker start-up {status['startup_seconds']:.0f} s)"
         + ("" if status["finished"] or left is None else f", about {left:.0f} s left")
     )
     return "\n".join(lines)
@@ -81,23 +84,33 @@ def _wer(value: float | None) -> str:
 
 def plot_history(status: dict[str, Any], path: Path) -> None:
     """A PNG of the best and mean WER per generation."""
+    generations = [row["generation"] for row in status["history"]]
+    lines = {
+        "best of generation": ([row["best"] for row in status["history"]], {"marker": "o"}),
+        "mean of generation": ([row["mean"] for row in status["history"]], {"marker": "."}),
+        "best so far": ([row["best_so_far"] for row in status["history"]], {"linestyle": "--"}),
+    }
+    line_plot(generations, lines, "generation", "WER (search set)", f"{status['method']}: {Path(status['run_dir']).name}", path)
+
+
+def line_plot(x: list[float], lines: dict[str, tuple[list[float | None], dict[str, Any]]],
+              x_label: str, y_label: str, title: str, path: Path) -> None:
+    """Write a PNG of labelled lines over `x` (each line: its values and matplotlib style)."""
     try:
         import matplotlib
     except ImportError:
         from gridprune.errors import GridpruneError
 
-        raise GridpruneError("--plot needs matplotlib: pip install 'gridprune[plot]'") from None
+        raise GridpruneError("plots need matplotlib: pip install 'gridprune[plot]'") from None
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    generations = [row["generation"] for row in status["history"]]
     figure, axes = pyplot.subplots(figsize=(6, 4))
-    axes.plot(generations, [row["best"] for row in status["history"]], marker="o", label="best of generation")
-    axes.plot(generations, [row["mean"] for row in status["history"]], marker=".", label="mean of generation")
-    axes.plot(generations, [row["best_so_far"] for row in status["history"]], linestyle="--", label="best so far")
-    axes.set_xlabel("generation")
-    axes.set_ylabel("WER (search set)")
-    axes.set_title(f"{status['method']}: {Path(status['run_dir']).name}")
+    for label, (values, style) in lines.items():
+        axes.plot(x, values, label=label, **style)
+    axes.set_xlabel(x_label)
+    axes.set_ylabel(y_label)
+    axes.set_title(title)
     axes.grid(alpha=0.3)
     axes.legend()
     figure.tight_layout()

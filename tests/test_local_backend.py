@@ -234,6 +234,22 @@ def test_a_task_that_always_kills_its_worker_fails_for_good(make_backend, tmp_pa
     assert len(multiprocessing.active_children()) == 2
 
 
+def test_start_returns_once_every_worker_has_built_its_handler(make_backend, tmp_path):
+    backend = make_backend(workers=2)
+    backend.start()
+    pids = sorted(factory_pids(tmp_path))
+    assert len(pids) == 2 and all(w.ready for w in backend.workers)
+    assert backend.run(tasks("k0", "k1", "k2"), lambda task: None) == []
+    assert sorted({d["pid"] for k in ("k0", "k1", "k2") for d in done(tmp_path, k)}) <= pids
+    assert sorted(factory_pids(tmp_path)) == pids  # run() started no further worker
+
+
+def test_start_raises_with_the_traceback_of_a_factory_that_raises(make_backend, tmp_path):
+    with pytest.raises(BackendError, match="factory exploded on purpose"):
+        make_backend(startup="raise").start()
+    assert multiprocessing.active_children() == []
+
+
 def test_a_factory_that_raises_makes_run_raise_with_its_traceback(make_backend, tmp_path):
     backend = make_backend(startup="raise")
     with pytest.raises(BackendError) as caught:

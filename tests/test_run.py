@@ -117,6 +117,8 @@ def test_status_reports_the_finished_run(finished_run, tmp_path):
     assert status["evaluations"] == len(result_keys(finished_run))
     assert status["failed"] == 0
     assert status["best_wer"] == min(row["best"] for row in status["history"])
+    startup = [row["startup_seconds"] for row in status["history"]]
+    assert startup[0] > 0 and startup[1:] == [0.0] * (GENERATIONS - 1)  # worker start-up is paid once, kept apart
     assert (tmp_path / "wer.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = gridprune("status", finished_run).stdout
     assert f"{GENERATIONS}/{GENERATIONS} generations - finished" in table

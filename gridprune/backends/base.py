@@ -41,6 +41,9 @@ class Backend(Protocol):
     parallelism: int | None  # evaluations at once, where the backend knows it
     counters: dict[str, int]  # running totals of what the backend did (sbatch calls, restarts, ...)
 
+    def start(self) -> None:
+        """Get ready to run tasks (start long-lived workers); a no-op where there are none."""
+
     def run(self, tasks: Sequence[Task], on_done: Callable[[Task], None]) -> list[TaskFailure]: ...
 
     def close(self) -> None: ...

@@ -69,13 +69,39 @@ class LocalBackend:
         self.workers.append(worker)
         return worker
 
+    def start(self) -> None:
+        """Start the missing workers and wait until each has built its handler (loaded the model)."""
+        while len(self.workers) < self.size:
+            self._start_worker()
+        while starting := [w for w in self.workers if not w.ready]:
+            handles = {w.conn: w for w in starting} | {w.process.sentinel: w for w in starting}
+            for ready in wait(list(handles)):
+                worker = handles[ready]
+                if worker.ready or worker not in self.workers:
+                    continue  # already handled through its other handle
+                message = self._receive(worker) if worker.conn.poll() else None
+                if message is None:
+                    self._replace_dead(worker, lambda task, reason: None)  # raises: it died while starting
+                elif message[0] == _READY:
+                    worker.ready = True
+
+    def _receive(self, worker: _Worker) -> tuple[str, str | None] | None:
+        """The worker's next message; None if its pipe is closed. A worker that could not start ends the backend."""
+        try:
+            kind, detail = worker.conn.recv()
+        except (EOFError, OSError):
+            return None
+        if kind == _FATAL:
+            self.close()
+            raise BackendError(f"a worker could not start:\n{detail}")
+        return kind, detail
+
     def run(self, tasks: Sequence[Task], on_done: Callable[[Task], None]) -> list[TaskFailure]:
         """Evaluate every task; return those that failed more than `max_retries` times."""
         queue: deque[Task] = deque(tasks)
         attempts: dict[str, int] = {}
         failures: list[TaskFailure] = []
-        while len(self.workers) < self.size:
-            self._start_worker()
+        self.start()
 
         def retry_or_fail(task: Task, reason: str) -> None:
             count = attempts[task["key"]] = attempts.get(task["key"], 0) + 1
@@ -98,23 +124,18 @@ class LocalBackend:
                 worker = busy[ready]
                 if worker not in self.workers:
                     continue  # already handled through its other handle
-                if ready is worker.conn and worker.conn.poll():
-                    try:
-                        kind, detail = worker.conn.recv()
-                    except (EOFError, OSError):
-                        kind, detail = None, None
-                    if kind == _READY:
-                        worker.ready = True
-                    elif kind == _DONE:
+                if worker.conn.poll():  # read what it sent before looking at whether it died
+                    message = self._receive(worker)
+                    if message is not None:
+                        kind, detail = message
+                        if kind == _READY:  # a replacement worker
+                            worker.ready = True
+                            continue
                         task, worker.task = worker.task, None
-                        on_done(task)
-                    elif kind == _RAISED:
-                        task, worker.task = worker.task, None
-                        retry_or_fail(task, detail)
-                    elif kind == _FATAL:
-                        self.close()
-                        raise BackendError(f"a worker could not start:\n{detail}")
-                    if kind is not None:
+                        if kind == _DONE:
+                            on_done(task)
+                        else:
+                            retry_or_fail(task, detail)
                         continue
                 self._replace_dead(worker, retry_or_fail)
         return failures

@@ -170,6 +170,9 @@ class SlurmBackend:
 
     # the loop ------------------------------------------------------------------------------------
 
+    def start(self) -> None:
+        """Nothing to start: every generation's jobs load the model themselves."""
+
     def run(self, tasks: Sequence[Task], on_done: Callable[[Task], None]) -> list[TaskFailure]:
         """Evaluate every task; return those that failed more than `max_retries` times."""
         wanted = {task["key"] for task in tasks}

@@ -7,6 +7,7 @@ the physically pruned model on the search set.
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, Sequence
@@ -131,17 +132,17 @@ class GaBlocks:
         return report
 
 
-def _measure(model, processor, sets: dict[str, Any], when: str) -> dict[str, float]:
-    """WER on each set and the decode time of the search set, through the whole model."""
+def _measure(model, processor, sets: dict[str, Any], when: str, repeats: int = 3) -> dict[str, float]:
+    """WER on each set, and the median decode time of the search set over `repeats` decodes through the whole model."""
     from gridprune.models.evaluator import decode_dataset
 
     figures = {}
     for prefix, dataset in sets.items():
         decode_dataset(model, processor, replace(dataset, utterances=dataset.utterances[:1]))  # warm-up
-        evaluation = decode_dataset(model, processor, dataset)
-        figures[f"{prefix}wer_{when}"] = evaluation.result.wer
+        evaluations = [decode_dataset(model, processor, dataset) for _ in range(repeats if not prefix else 1)]
+        figures[f"{prefix}wer_{when}"] = evaluations[0].result.wer
         if not prefix:
-            figures[f"decode_seconds_{when}"] = evaluation.seconds
+            figures[f"decode_seconds_{when}"] = statistics.median(e.seconds for e in evaluations)
     return figures
 
 

@@ -1,0 +1,75 @@
+"""Orchestration overhead of a search: each generation's wall time over its pure decode time per worker.
+
+    python benchmarks/overhead.py [--backend local|slurm] [--config configs/demo.yaml]
+        [--run-dir DIR] [--set KEY=VALUE ...] [--json OUT.json]
+
+Runs `gridprune run CONFIG` with the given backend into DIR (a finished run
+already there is only read), then reports per generation:
+overhead = wall seconds / (sum of the workers' decode seconds / workers).
+1.00 means the workers did nothing but decode. Worker start-up (imports, model
+load, front-end cache) is paid once per run by the local backend and is shown
+apart; a Slurm job array pays it in every generation, inside the wall time.
+For Slurm, start the test cluster first (`bash slurm/testcluster.sh start`) and
+set `slurm.array_parallelism` to the array tasks that run at once, which is the
+"workers" of the formula.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from common import REPO, print_table, write_json
+from gridprune.runs import status_of
+from gridprune.status import overhead
+from gridprune.store import RunDir
+
+COLUMNS = [("generation", "gen", "d"), ("seconds", "wall s", ".2f"), ("decode_seconds", "decode s", ".2f"),
+           ("workers", "workers", "d"), ("evaluated", "evals", "d"), ("overhead", "overhead", ".2f"),
+           ("sbatch_calls", "sbatch", "d"), ("sacct_calls", "sacct", "d")]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", choices=["local", "slurm"], default="local")
+    parser.add_argument("--config", type=Path, default=REPO / "configs" / "demo.yaml")
+    parser.add_argument("--run-dir", type=Path, help="default: a new folder under /tmp")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override for the run")
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    args = parser.parse_args(argv)
+
+    run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix=f"gridprune-overhead-{args.backend}-"))
+    if not (run_dir / "run.json").is_file():
+        overrides = [item for override in args.set for item in ("--set", override)]
+        subprocess.run([sys.executable, "-m", "gridprune.cli", "run", str(args.config), "--backend", args.backend,
+                        "--run-dir", str(run_dir), *overrides], check=True)
+    status = status_of(RunDir.open(run_dir))
+    if not status["finished"]:
+        raise SystemExit(f"{run_dir}: the run has not finished; `gridprune resume {run_dir}` first")
+    rows = [{**row, "overhead": overhead(row)} for row in status["history"]]
+    ratios = [row["overhead"] for row in rows if row["overhead"] is not None]
+    if not ratios:
+        raise SystemExit(f"{run_dir}: no generation recorded its workers and decode time "
+                         "(for Slurm, set slurm.array_parallelism)")
+    summary = {
+        "backend": args.backend, "run_dir": str(run_dir), "generations": len(rows),
+        "startup_seconds": status["startup_seconds"],
+        "overhead_median": statistics.median(ratios),
+        "overhead_max": max(ratios),
+        "overhead_total": sum(r["seconds"] for r in rows) / sum(r["decode_seconds"] / r["workers"] for r in rows),
+    }
+    print(f"{run_dir} ({args.backend} backend)")
+    print_table(rows, COLUMNS)
+    print(f"overhead: median {summary['overhead_median']:.2f}, max {summary['overhead_max']:.2f}, "
+          f"whole search {summary['overhead_total']:.2f}; backend start-up before generation 0: "
+          f"{summary['startup_seconds']:.1f} s")
+    write_json(args.json, {**summary, "rows": rows})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
