@@ -17,6 +17,7 @@ import argparse
 import multiprocessing
 import sys
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -51,27 +52,19 @@ def measure_worker(path: str, evaluations: int, utterances: int | None, seed: in
                           for layer in range(layers)}
             handler({"key": task_key(i), "chromosome": chromosome, "indices": indices})
             after_each.append(memory_mib()["rss"])
-    settled = np.array(after_each[SETTLED_AFTER - 1:])
+    settled_at = min(SETTLED_AFTER, evaluations) - 1
+    settled = np.array(after_each[settled_at:])
     slope = np.polyfit(np.arange(settled.size), settled, 1)[0] if settled.size > 1 else 0.0
     return {"params": count_parameters(model), "model_mib": model_mib, "rss_imported": imported,
-            "rss_loaded": loaded, "rss_first": after_each[0], "rss_settled": after_each[min(SETTLED_AFTER, evaluations) - 1],
-            "rss_last": after_each[-1], "peak": memory_mib()["peak"],
-            "growth": after_each[-1] - after_each[min(SETTLED_AFTER, evaluations) - 1],
+            "rss_loaded": loaded, "rss_settled": after_each[settled_at], "rss_last": after_each[-1],
+            "peak": memory_mib()["peak"], "growth": after_each[-1] - after_each[settled_at],
             "slope_per_100": 100 * slope, "rss_trace": after_each}
 
 
-def _child(queue, *args) -> None:
-    queue.put(measure_worker(*args))
-
-
 def measure_in_fresh_process(path: str, evaluations: int, utterances: int | None, seed: int) -> dict:
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=_child, args=(queue, path, evaluations, utterances, seed))
-    process.start()
-    row = queue.get()
-    process.join()
-    return row
+    """`measure_worker` in a new process, so that its peak is the worker's alone."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(measure_worker, path, evaluations, utterances, seed).result()
 
 
 COLUMNS = [("model", "model", ""), ("params", "params", ","), ("model_mib", "weights MiB", ".0f"),
