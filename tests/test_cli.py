@@ -45,7 +45,7 @@ def test_eval_errors_name_the_file_and_exit_2(tmp_path):
 def test_the_demo_model_gives_the_wers_of_its_model_card():
     card = json.loads((DEMO_MODEL / "card.json").read_text())
     readme = (DEMO_MODEL / "README.md").read_text()
-    for name, key in (("example.hrl", "example_wer"), ("heldout.hrl", "heldout_wer")):
+    for name, key in (("example.hrl", "example_wer"), ("heldout.hrl", "heldout_wer"), ("dev.hrl", "dev_wer")):
         report = json.loads(gridprune("eval", "--model", "demo", "--data", EXAMPLE / name, "--json").stdout)
         assert report["wer"] == pytest.approx(card[key], abs=1e-12)
         assert f"{card[key]:.4f}" in readme

@@ -18,6 +18,7 @@ TRAINING_UTTERANCES = 8000  # as gridprune.demo.train makes (not imported here: 
 @pytest.mark.parametrize(("name", "minimum", "sentences"), [
     ("example.hrl", 12, text.EXAMPLE_SENTENCES),
     ("heldout.hrl", 8, text.HELDOUT_SENTENCES),
+    ("dev.hrl", 16, text.dev_sentences()),
 ])
 def test_shipped_dataset_reads_and_matches_the_text_module(name: str, minimum: int, sentences: tuple[str, ...]) -> None:
     dataset = read_hrl(EXAMPLES / name)
@@ -29,7 +30,7 @@ def test_shipped_dataset_reads_and_matches_the_text_module(name: str, minimum: i
 
 
 def test_shipped_datasets_keep_the_original_hrl_layout() -> None:
-    for name, prefix in (("example.hrl", "file"), ("heldout.hrl", "heldout")):
+    for name, prefix in (("example.hrl", "file"), ("heldout.hrl", "heldout"), ("dev.hrl", "dev")):
         raw = (EXAMPLES / name).read_bytes()
         assert b"\r" not in raw
         lines = raw.decode("utf-8").splitlines()
@@ -50,6 +51,12 @@ def test_training_texts_never_contain_a_heldout_sentence(seed: int) -> None:
     joined = "\n".join(texts)
     assert not any(sentence in joined for sentence in text.HELDOUT_SENTENCES)
     assert set(text.EXAMPLE_SENTENCES) <= set(texts)
+
+
+def test_dev_sentences_are_not_training_texts() -> None:
+    training = set(text.training_texts(TRAINING_UTTERANCES, 0))  # seed 0: the shipped demo model's
+    assert not training & set(text.dev_sentences())
+    assert not set(text.EXAMPLE_SENTENCES) & set(text.dev_sentences())
 
 
 def test_heldout_sentences_are_not_example_sentences() -> None:

@@ -17,7 +17,7 @@ from typing import Sequence
 
 from gridprune.demo import MODEL_DIR, corpus, make_dataset, speech, text, train
 
-DATASETS = ("example", "heldout")
+DATASETS = ("example", "heldout", "dev")
 
 
 def measure_wer(model_dir: Path, hrl: Path) -> float:
@@ -88,7 +88,9 @@ THE, A and OF, drawn more often, as in real sentences), plus the {len(text.EXAMP
 `wav_files_example/example.hrl`, repeated in random voices, for {text.EXAMPLE_SHARE:.0%} of the
 utterances. The {len(text.HELDOUT_SENTENCES)} sentences of `wav_files_example/heldout.hrl` use the same
 words but occur in no training text: they show how the model copes with sentences it
-has never heard. The example and heldout wavs use training voices at
+has never heard. The {text.DEV_SENTENCES} sentences of `wav_files_example/dev.hrl` are random sequences
+drawn like the training ones from another seed (none is a training text): a search set
+the model has not memorised. The example, heldout and dev wavs use training voices at
 {min(make_dataset.WPMS)}-{max(make_dataset.WPMS)} words a minute.
 
 ## Training
@@ -123,6 +125,7 @@ Greedy CTC decoding, one utterance at a time, as measured by
 |---|---|
 | example.hrl | {facts["example_wer"]:.4f} |
 | heldout.hrl | {facts["heldout_wer"]:.4f} |
+| dev.hrl | {facts["dev_wer"]:.4f} |
 """
 
 
@@ -135,7 +138,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     facts = card_facts(args.model, args.data_dir)
     (args.model / "card.json").write_text(json.dumps(facts, indent=2) + "\n")
     (args.model / "README.md").write_text(render(facts))
-    print(f"example WER {facts['example_wer']:.4f}, heldout WER {facts['heldout_wer']:.4f}: wrote {args.model}/README.md")
+    wers = ", ".join(f"{name} WER {facts[f'{name}_wer']:.4f}" for name in DATASETS)
+    print(f"{wers}: wrote {args.model}/README.md")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Write the example datasets: `example.hrl` and `heldout.hrl` with their espeak-ng wavs.
+"""Write the example datasets: `example.hrl`, `heldout.hrl` and `dev.hrl` with their espeak-ng wavs.
 
     python -m gridprune.demo.make_dataset [--out wav_files_example]
 
@@ -40,7 +40,7 @@ def write_dataset(out_dir: Path, name: str, wav_prefix: str, sentences: Sequence
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Write example.hrl and heldout.hrl with their wavs into --out."""
+    """Write example.hrl, heldout.hrl and dev.hrl with their wavs into --out."""
     parser = argparse.ArgumentParser(prog="python -m gridprune.demo.make_dataset", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("wav_files_example"), help="output folder")
     args = parser.parse_args(argv)
@@ -50,6 +50,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         write_dataset(args.out, "example", "file", text.EXAMPLE_SENTENCES),
         # Heldout lines start further along the voice cycle so they do not mirror the example lines.
         write_dataset(args.out, "heldout", "heldout", text.HELDOUT_SENTENCES, first_voice=len(text.EXAMPLE_SENTENCES)),
+        write_dataset(args.out, "dev", "dev", text.dev_sentences(),
+                      first_voice=len(text.EXAMPLE_SENTENCES) + len(text.HELDOUT_SENTENCES)),
     ):
         print(f"wrote {path}")
 

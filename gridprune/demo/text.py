@@ -1,8 +1,10 @@
-"""The texts of the demo: word vocabulary, example and heldout sentences, training texts.
+"""The texts of the demo: word vocabulary, example, heldout and dev sentences, training texts.
 
 The training texts are random word sequences plus the example sentences; the heldout
 sentences are built from the same words but never occur in any training text, so
-they measure how the demo model copes with sentences it has not heard.
+they measure how the demo model copes with sentences it has not heard. The dev
+sentences are random word sequences drawn like the training ones from another seed:
+a search set the model has not memorised.
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ HELDOUT_SENTENCES: tuple[str, ...] = (
 
 MIN_WORDS, MAX_WORDS = 3, 7
 EXAMPLE_SHARE = 0.2  # of the training texts that are example sentences
+DEV_SENTENCES, DEV_SEED = 20, 2026
 
 
 def vocabulary() -> dict[str, int]:
@@ -141,6 +144,13 @@ def training_texts(count: int, seed: int, example_share: float = EXAMPLE_SHARE) 
     rng.shuffle(texts)
     check_no_heldout(texts)
     return texts
+
+
+def dev_sentences(count: int = DEV_SENTENCES, seed: int = DEV_SEED) -> tuple[str, ...]:
+    """Random word sequences drawn as the training ones are, from a seed training does not use."""
+    rng = np.random.default_rng(seed)
+    probabilities = word_probabilities()
+    return tuple(random_sequence(rng, probabilities) for _ in range(count))
 
 
 def contains_sentence(text: str, sentence: str) -> bool:
