@@ -20,7 +20,6 @@ from typing import Any, Sequence
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_DATA = REPO / "wav_files_example" / "example.hrl"
-HELDOUT_DATA = REPO / "wav_files_example" / "heldout.hrl"
 DEFAULT_MODELS_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gridprune" / "benchmark-models"
 
 RANDOM_SHAPES: dict[str, dict[str, Any]] = {
