@@ -33,7 +33,7 @@ def run_status(run: RunDir, planned_generations: int) -> dict[str, Any]:
         "cache_hits": sum(row["cache_hits"] for row in history),
         "results_on_disk": sum(1 for _ in run.results_dir.glob("*/*.json")) if run.results_dir.is_dir() else 0,
         "elapsed_seconds": sum(seconds) + startup,
-        "startup_seconds": startup,
+        "startup_seconds": round(startup, 1),  # a backend with nothing to start records a few microseconds
         "estimated_seconds_left": statistics.fmean(seconds) * remaining if seconds else None,
         "master": run.master_info(),
         "started_at": info["created_at"],
@@ -64,8 +64,8 @@ def format_status(status: dict[str, Any]) -> str:
     left = status["estimated_seconds_left"]
     lines.append(
         f"best WER {_wer(status['best_wer'])}; {status['evaluations']} evaluations, {status['failed']} failed, "
-        f"{status['cache_hits']} cache hits; elapsed {status['elapsed_seconds']:.0f} s "
-        f"(worker start-up {status['startup_seconds']:.0f} s)"
+        f"{status['cache_hits']} cache hits; elapsed {status['elapsed_seconds']:.0f} s"
+        + (f" (worker start-up {status['startup_seconds']:.0f} s)" if status["startup_seconds"] else "")
         + ("" if status["finished"] or left is None else f", about {left:.0f} s left")
     )
     return "\n".join(lines)
