@@ -6,8 +6,10 @@
 For each model and level, the same share of FFN rows is removed from every
 encoder layer (the blocks of smallest L1 norm, granularity 32), by the slicing
 `gridprune export` uses. Each variant decodes the first N utterances of the
-example set through the whole model, R times after a warm-up; the median is
-reported. The predicted speedup is the ratio of FLOPs counted by
+example set through the whole model, R times after a warm-up, taking turns with
+the unpruned and the masked model so that a slow spell of the machine hits all
+three; medians are reported, and each speedup is against the unpruned model's
+median from the same turns. The predicted speedup is the ratio of FLOPs counted by
 `torch.utils.flop_counter` over the same utterances; "efficiency" is the
 measured speedup over the predicted one. The masked model zeroes the same
 rows and keeps the shapes: the speed a mask-based pruner gives.
