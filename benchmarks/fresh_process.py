@@ -10,7 +10,6 @@ JSON. `throughput.py` runs it as the baseline; the process is timed from outside
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -34,8 +33,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     checkpoint = load_checkpoint(args.model)
-    dataset = read_hrl(args.data)
-    dataset = dataclasses.replace(dataset, utterances=dataset.utterances[: args.utterances])
+    dataset = read_hrl(args.data).head(args.utterances)
     pruned = {int(layer): blocks for layer, blocks in json.loads(args.chromosome).items()}
     model = FfnPruner(checkpoint.model, args.granularity).apply(pruned)
     evaluation = decode_dataset(model, checkpoint.processor, dataset)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import dataclasses
 import statistics
 import sys
 from pathlib import Path
@@ -47,7 +46,7 @@ def interleaved_seconds(variants: dict[str, Callable[[], Wav2Vec2ForCTC]], proce
     The variants take turns in every repeat (after one warm-up utterance each),
     so a slow spell of the machine slows all of them, not one.
     """
-    warm_up = dataclasses.replace(dataset, utterances=dataset.utterances[:1])
+    warm_up = dataset.head(1)
     for make in variants.values():
         decode_dataset(make(), processor, warm_up)
     seconds: dict[str, list[float]] = {name: [] for name in variants}
@@ -88,7 +87,6 @@ def measure_model(name: str, path: str, levels: list[float], dataset: Dataset, r
         seconds = interleaved_seconds({"unpruned": pruner.restore, "sliced": lambda: pruner.apply(pruned),
                                        "masked": lambda: masked}, processor, dataset, repeats)
         pruner.restore()
-        del masked
         unpruned["seconds"].append(seconds["unpruned"])
         row.update(seconds=seconds["sliced"], masked_seconds=seconds["masked"],
                    unpruned_seconds=seconds["unpruned"], predicted_speedup=unpruned_flops / (row["gflops"] * 1e9),
@@ -119,8 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
-    dataset = read_hrl(EXAMPLE_DATA)
-    dataset = dataclasses.replace(dataset, utterances=dataset.utterances[: args.utterances])
+    dataset = read_hrl(EXAMPLE_DATA).head(args.utterances)
     audio_seconds = sum(len(a) for a in dataset.audio()) / 16000
     rows = [row for name in args.models
             for row in measure_model(name, model_path(name, args.models_dir), args.levels, dataset, args.repeats)]

@@ -21,7 +21,6 @@ saves, measured in this process on the first chromosomes.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import subprocess
@@ -105,8 +104,7 @@ def front_end_share(path: str, chromosomes: list[dict], utterances: int | None) 
 
     torch.set_num_threads(1)
     checkpoint = load_checkpoint(path)
-    dataset = read_hrl(EXAMPLE_DATA)
-    dataset = dataclasses.replace(dataset, utterances=dataset.utterances[:utterances])
+    dataset = read_hrl(EXAMPLE_DATA).head(utterances)
     evaluator = Evaluator(checkpoint, dataset, start_layer=0)
     pruner = FfnPruner(checkpoint.model, GRANULARITY)
     cached = whole = 0.0

@@ -16,7 +16,7 @@ Every problem is an error naming the file and line: nothing is silently skipped.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +61,10 @@ class Dataset:
             digest.update(b"\0")
             digest.update(hashlib.sha256(utt.audio_path.read_bytes()).digest())
         return digest.hexdigest()
+
+    def head(self, count: int | None) -> Dataset:
+        """The first `count` utterances (all of them if `count` is None)."""
+        return replace(self, utterances=self.utterances[:count])
 
     def audio(self) -> list[np.ndarray]:
         """Every utterance's samples as float32 in [-1, 1]."""

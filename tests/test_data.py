@@ -39,6 +39,12 @@ def test_fingerprint_follows_content_not_location(tmp_path):
     assert first.fingerprint() == moved.fingerprint() != changed.fingerprint()
 
 
+def test_head_keeps_the_first_utterances_in_order(tmp_path):
+    dataset = read_hrl(write_dataset(tmp_path, ["ONE", "TWO", "THREE"]))
+    assert [u.transcription for u in dataset.head(2).utterances] == ["ONE", "TWO"]
+    assert dataset.head(None) == dataset and dataset.head(2).path == dataset.path
+
+
 @pytest.mark.parametrize("body, message", [
     ("ref#file0.wav#SPK\n", "set.hrl:4: expected 4 '#'-separated fields"),
     ("ref#file0.wav#SPK#   \n", "set.hrl:4: empty transcription"),

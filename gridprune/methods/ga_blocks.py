@@ -8,7 +8,6 @@ the physically pruned model on the search set.
 from __future__ import annotations
 
 import statistics
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
@@ -138,7 +137,7 @@ def _measure(model, processor, sets: dict[str, Any], when: str, repeats: int = 3
 
     figures = {}
     for prefix, dataset in sets.items():
-        decode_dataset(model, processor, replace(dataset, utterances=dataset.utterances[:1]))  # warm-up
+        decode_dataset(model, processor, dataset.head(1))  # warm-up
         evaluations = [decode_dataset(model, processor, dataset) for _ in range(repeats if not prefix else 1)]
         figures[f"{prefix}wer_{when}"] = evaluations[0].result.wer
         if not prefix:
