@@ -9,9 +9,11 @@ limit comes back as a `TaskFailure`; the caller records it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol, Sequence
 
+log = logging.getLogger(__name__)
 Task = dict[str, Any]
 TaskHandler = Callable[[Task], None]
 
@@ -29,6 +31,26 @@ class TaskFailure:
     task: Task
     reason: str
     attempts: int
+
+
+class Retries:
+    """Counts each task's failed attempts; past `max_retries` the task is given up on as a `TaskFailure`."""
+
+    def __init__(self, max_retries: int, retry_means: str = "retrying"):
+        self.max_retries = max_retries
+        self.retry_means = retry_means  # what the log says a retry is, e.g. "resubmitting"
+        self.attempts: dict[str, int] = {}
+        self.failures: list[TaskFailure] = []
+
+    def again(self, task: Task, reason: str) -> bool:
+        """Count one failed attempt at `task`; True if it should be tried again."""
+        count = self.attempts[task["key"]] = self.attempts.get(task["key"], 0) + 1
+        if count > self.max_retries:
+            self.failures.append(TaskFailure(task, reason, count))
+            return False
+        log.warning("task %s failed (attempt %d), %s: %s", task["key"][:12], count, self.retry_means,
+                    reason.strip().splitlines()[-1])
+        return True
 
 
 class BackendError(RuntimeError):

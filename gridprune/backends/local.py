@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Callable, Sequence
 
-from gridprune.backends.base import BackendError, HandlerFactory, Task, TaskFailure
+from gridprune.backends.base import BackendError, HandlerFactory, Retries, Task, TaskFailure
 
 log = logging.getLogger(__name__)
 _READY, _DONE, _RAISED, _FATAL = "ready", "done", "raised", "fatal"
@@ -99,16 +99,11 @@ class LocalBackend:
     def run(self, tasks: Sequence[Task], on_done: Callable[[Task], None]) -> list[TaskFailure]:
         """Evaluate every task; return those that failed more than `max_retries` times."""
         queue: deque[Task] = deque(tasks)
-        attempts: dict[str, int] = {}
-        failures: list[TaskFailure] = []
+        retries = Retries(self.max_retries)
         self.start()
 
         def retry_or_fail(task: Task, reason: str) -> None:
-            count = attempts[task["key"]] = attempts.get(task["key"], 0) + 1
-            if count > self.max_retries:
-                failures.append(TaskFailure(task, reason, count))
-            else:
-                log.warning("task %s failed (attempt %d), retrying: %s", task["key"][:12], count, reason.strip().splitlines()[-1])
+            if retries.again(task, reason):
                 queue.appendleft(task)
 
         while queue or any(w.task is not None for w in self.workers):
@@ -138,7 +133,7 @@ class LocalBackend:
                             retry_or_fail(task, detail)
                         continue
                 self._replace_dead(worker, retry_or_fail)
-        return failures
+        return retries.failures
 
     def _replace_dead(self, worker: _Worker, retry_or_fail: Callable[[Task, str], None]) -> None:
         worker.process.join(timeout=5)

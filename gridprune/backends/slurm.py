@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 import submitit
 from submitit.helpers import Checkpointable
 
-from gridprune.backends.base import BackendError, HandlerFactory, Task, TaskFailure
+from gridprune.backends.base import BackendError, HandlerFactory, Retries, Task, TaskFailure
 from gridprune.config import SlurmSettings
 from gridprune.store import RunDir, atomic_write_json, read_json
 
@@ -178,8 +178,7 @@ class SlurmBackend:
         wanted = {task["key"] for task in tasks}
         adopted = {task["key"] for chunk in self.chunks for task in chunk.tasks}
         self._submit([task for task in tasks if task["key"] not in adopted])
-        attempts: dict[str, int] = {}
-        failures: list[TaskFailure] = []
+        retries = Retries(self.settings.max_retries, retry_means="resubmitting")
         last_sacct = time.time()
         try:
             while self.chunks:
@@ -202,14 +201,9 @@ class SlurmBackend:
                     for task in chunk.tasks:
                         if task["key"] in chunk.delivered or self.run_dir.has_result(task["key"]):
                             continue
-                        count = attempts[task["key"]] = attempts.get(task["key"], 0) + 1
                         reason = last_error(self.run_dir, task["key"]) or f"Slurm job {chunk.job.job_id} ended " \
                             f"({chunk.job.watcher.get_state(chunk.job.job_id, mode='cache')}) without a result"
-                        if count > self.settings.max_retries:
-                            failures.append(TaskFailure(task, reason, count))
-                        else:
-                            log.warning("task %s: attempt %d failed, resubmitting: %s", task["key"][:12], count,
-                                        reason.strip().splitlines()[-1])
+                        if retries.again(task, reason):
                             retry.append(task)
                 if retry:
                     self._submit(retry)
@@ -218,7 +212,7 @@ class SlurmBackend:
         except BaseException:  # Ctrl-C or an error; a SIGTERM (preemption) ends the process without this
             self.cancel()
             raise
-        return failures
+        return retries.failures
 
     def _ended_chunks(self, exclude: list[_Chunk]) -> list[_Chunk]:
         """Chunks whose job Slurm says has ended, or that Slurm has not known for too long."""
