@@ -4,7 +4,3 @@ No model hub is reachable from every machine gridprune runs on, so it ships a sm
 wav2vec2 CTC model trained from scratch on espeak-ng speech (`gridprune.demo.train`)
 and example datasets in the `.hrl` format (`gridprune.demo.make_dataset`).
 """
-
-from pathlib import Path
-
-MODEL_DIR = Path(__file__).resolve().parent / "model"

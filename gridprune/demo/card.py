@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from gridprune.demo import MODEL_DIR, corpus, make_dataset, speech, text, train
+from gridprune.demo import corpus, make_dataset, speech, text, train
+from gridprune.models.loading import DEMO_MODEL
 
 DATASETS = ("example", "heldout", "dev")
 
@@ -132,7 +133,7 @@ Greedy CTC decoding, one utterance at a time, as measured by
 def main(argv: Sequence[str] | None = None) -> None:
     """Measure the WERs and write README.md and card.json into the model folder."""
     parser = argparse.ArgumentParser(prog="python -m gridprune.demo.card", description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=MODEL_DIR, help="model folder (default %(default)s)")
+    parser.add_argument("--model", type=Path, default=DEMO_MODEL, help="model folder (default %(default)s)")
     parser.add_argument("--data-dir", type=Path, default=Path("wav_files_example"), help="folder of the .hrl files")
     args = parser.parse_args(argv)
     facts = card_facts(args.model, args.data_dir)

@@ -7,7 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-SAMPLE_RATE = 16_000
+from gridprune.data import SAMPLE_RATE
+
 TOOLS = {"espeak-ng": "espeak-ng", "sox": "sox"}  # program -> Debian package
 
 # espeak-ng's own English voices, and a choice of its voice variants that keep its default

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import soundfile
 import torch
 import transformers
 from transformers import (
@@ -30,9 +29,11 @@ from transformers import (
     Wav2Vec2Processor,
 )
 
-from gridprune.data import SAMPLE_RATE, read_hrl
-from gridprune.demo import MODEL_DIR, corpus, speech, text
+from gridprune.data import SAMPLE_RATE, load_audio, read_hrl
+from gridprune.demo import corpus, speech, text
 from gridprune.models import Evaluator, load_checkpoint
+from gridprune.models.decoding import input_values
+from gridprune.models.loading import DEMO_MODEL
 
 UTTERANCES = 8000
 STEPS = 3400
@@ -104,10 +105,9 @@ def load_examples(
     """(normalised samples, label ids) of every recording."""
     examples = []
     for r in recordings:
-        samples, _ = soundfile.read(str(r.path), dtype="float32")
-        inputs = processor.feature_extractor(samples, sampling_rate=SAMPLE_RATE).input_values[0]
+        inputs = input_values(processor, load_audio(r.path))[0].numpy()
         labels = np.asarray(processor.tokenizer(r.text).input_ids, dtype=np.int64)
-        examples.append((np.asarray(inputs, dtype=np.float32), labels))
+        examples.append((inputs, labels))
     return examples
 
 
@@ -171,11 +171,6 @@ def train(
     return float(np.mean(losses[-LOG_EVERY:]))
 
 
-def evaluate(model_dir: Path, hrl: Path) -> float:
-    """Corpus WER of `hrl` with the saved model reloaded from `model_dir`, one utterance at a time."""
-    return Evaluator(load_checkpoint(model_dir), read_hrl(hrl)).evaluate().result.wer
-
-
 def write_record(path: Path, record: dict) -> None:
     """Write the record of a training run, with the versions of everything that shaped it."""
     versions = {"torch": torch.__version__, "transformers": transformers.__version__, **speech.tool_versions()}
@@ -185,7 +180,7 @@ def write_record(path: Path, record: dict) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Generate the training speech, train, save model + processor + training.json, report WERs."""
     parser = argparse.ArgumentParser(prog="python -m gridprune.demo.train", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=MODEL_DIR, help="model folder to write")
+    parser.add_argument("--out", type=Path, default=DEMO_MODEL, help="model folder to write")
     parser.add_argument("--steps", type=int, default=STEPS, help="training steps (default %(default)s)")
     parser.add_argument("--seed", type=int, default=SEED, help="seed of texts, voices and training")
     parser.add_argument("--utterances", type=int, default=UTTERANCES, help="training utterances to synthesise")
@@ -230,9 +225,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     })
     print(f"saved {args.out}", flush=True)
 
+    saved = load_checkpoint(args.out)  # the WERs of the model as saved, reloaded
     for hrl in EVAL_SETS:
         if hrl.is_file():
-            print(f"WER {hrl}: {evaluate(args.out, hrl):.4f}", flush=True)
+            print(f"WER {hrl}: {Evaluator(saved, read_hrl(hrl)).evaluate().result.wer:.4f}", flush=True)
 
 
 if __name__ == "__main__":
