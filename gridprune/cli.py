@@ -55,29 +55,33 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from gridprune.runs import default_run_dir, export_best, read_config, start_run
+def _config_and_run_dir(args: argparse.Namespace):
+    """The config of `run` or `submit` with its command-line overrides, and the run directory to use."""
+    from gridprune.runs import default_run_dir, read_config
 
     overrides = list(args.set)
-    if args.seed is not None:
+    if getattr(args, "seed", None) is not None:
         overrides.append(f"seed={args.seed}")
     if args.backend:
         overrides.append(f"backend={args.backend}")
-    if args.workers:
+    if getattr(args, "workers", None):
         overrides.append(f"local.workers={args.workers}")
     config = read_config(args.config, overrides)
-    run_dir = args.run_dir or config.run_dir or default_run_dir(args.config)
-    run = start_run(config, run_dir)
+    return config, args.run_dir or config.run_dir or default_run_dir(args.config)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from gridprune.runs import export_best, start_run
+
+    run = start_run(*_config_and_run_dir(args))
     _print_export(export_best(run))
     return 0
 
 
 def _cmd_submit(args: argparse.Namespace) -> int:
-    from gridprune.runs import default_run_dir, read_config, submit_master
+    from gridprune.runs import submit_master
 
-    overrides = list(args.set) + ([f"backend={args.backend}"] if args.backend else [])
-    config = read_config(args.config, overrides)
-    job_id, run = submit_master(config, args.run_dir or config.run_dir or default_run_dir(args.config))
+    job_id, run = submit_master(*_config_and_run_dir(args))
     print(f"submitted master job {job_id}")
     print(f"run directory: {run.root}")
     print(f"watch it with: gridprune status {run.root}")

@@ -116,7 +116,6 @@ def submit_master(config: RunConfig, run_dir: str | Path) -> tuple[str, RunDir]:
                           ("account", slurm.account), ("qos", slurm.qos)):
         if value:
             command.append(f"--{option}={value}")
-    run.jobs_dir.mkdir(parents=True, exist_ok=True)
     template = files("gridprune.templates") / "master.sbatch"
     proc = subprocess.run([*command, str(template), str(run.root)], capture_output=True, text=True)
     if proc.returncode:
