@@ -14,12 +14,17 @@ import hashlib
 import json
 import os
 import platform
+import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:
+    from gridprune.store import RunDir
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_DATA = REPO / "wav_files_example" / "example.hrl"
+GRANULARITY = 32  # FFN blocks per layer in every benchmark, as in the paper
 DEFAULT_MODELS_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gridprune" / "benchmark-models"
 
 RANDOM_SHAPES: dict[str, dict[str, Any]] = {
@@ -70,6 +75,37 @@ def add_model_arguments(parser) -> None:
 def task_key(index: int) -> str:
     """A valid result key (64 hex digits) for the `index`-th task of a benchmark."""
     return hashlib.sha256(str(index).encode()).hexdigest()
+
+
+def random_chromosomes(layers: int, prune: float, count: int, seed: int) -> list[dict[str, list[int]]]:
+    """`count` chromosomes, as a worker's task takes them, pruning the share `prune` of every layer's blocks."""
+    import numpy as np
+
+    from gridprune.methods.ga_blocks import chromosome_mapping
+    from gridprune.search import SearchSpace, random_chromosome
+
+    space = SearchSpace(tuple(range(layers)), GRANULARITY, (round(prune * GRANULARITY),) * layers)
+    rng = np.random.default_rng(seed)
+    return [chromosome_mapping(random_chromosome(space, rng), space) for _ in range(count)]
+
+
+def finished_run(config: Path, run_dir: Path, cli_args: list[str]) -> RunDir:
+    """The finished run in `run_dir`: `gridprune run CONFIG` with `cli_args` first if there is none there yet."""
+    from gridprune.runs import status_of
+    from gridprune.store import RunDir
+
+    if not (run_dir / "run.json").is_file():
+        subprocess.run([sys.executable, "-m", "gridprune.cli", "run", str(config), "--run-dir", str(run_dir), *cli_args],
+                       check=True)
+    run = RunDir.open(run_dir)
+    if not status_of(run)["finished"]:
+        raise SystemExit(f"{run_dir}: the run has not finished; `gridprune resume {run_dir}` first")
+    return run
+
+
+def set_options(overrides: list[str]) -> list[str]:
+    """`--set KEY=VALUE` arguments of the gridprune command for each override."""
+    return [item for override in overrides for item in ("--set", override)]
 
 
 def machine() -> dict[str, Any]:

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from common import EXAMPLE_DATA, add_model_arguments, memory_mib, model_path, print_table, task_key, write_json
+from common import (EXAMPLE_DATA, GRANULARITY, add_model_arguments, memory_mib, model_path, print_table,
+                    random_chromosomes, task_key, write_json)
 
-GRANULARITY = 32
 SETTLED_AFTER = 10
 UTTERANCES = {"demo": None, "base": 2, "large": 1}  # per evaluation, unless given
 
@@ -43,13 +43,10 @@ def measure_worker(path: str, evaluations: int, utterances: int | None, seed: in
         model = handler.pruner.model
         model_mib = sum(p.numel() * p.element_size() for p in model.parameters()) / 2**20
         loaded = memory_mib()["rss"]
-        layers = len(model.wav2vec2.encoder.layers)
-        rng = np.random.default_rng(seed)
+        chromosomes = random_chromosomes(len(model.wav2vec2.encoder.layers), 0.5, evaluations, seed)
         indices = None if utterances is None else list(range(utterances))
         after_each = []
-        for i in range(evaluations):
-            chromosome = {str(layer): sorted(rng.choice(GRANULARITY, GRANULARITY // 2, replace=False).tolist())
-                          for layer in range(layers)}
+        for i, chromosome in enumerate(chromosomes):
             handler({"key": task_key(i), "chromosome": chromosome, "indices": indices})
             after_each.append(memory_mib()["rss"])
     settled_at = min(SETTLED_AFTER, evaluations) - 1

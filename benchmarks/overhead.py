@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from common import REPO, print_table, write_json
+from common import REPO, finished_run, print_table, set_options, write_json
 from gridprune.runs import status_of
 from gridprune.status import overhead
-from gridprune.store import RunDir
 
 COLUMNS = [("generation", "gen", "d"), ("seconds", "wall s", ".2f"), ("decode_seconds", "decode s", ".2f"),
            ("workers", "workers", "d"), ("evaluated", "evals", "d"), ("overhead", "overhead", ".2f"),
@@ -43,13 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix=f"gridprune-overhead-{args.backend}-"))
-    if not (run_dir / "run.json").is_file():
-        overrides = [item for override in args.set for item in ("--set", override)]
-        subprocess.run([sys.executable, "-m", "gridprune.cli", "run", str(args.config), "--backend", args.backend,
-                        "--run-dir", str(run_dir), *overrides], check=True)
-    status = status_of(RunDir.open(run_dir))
-    if not status["finished"]:
-        raise SystemExit(f"{run_dir}: the run has not finished; `gridprune resume {run_dir}` first")
+    status = status_of(finished_run(args.config, run_dir, ["--backend", args.backend, *set_options(args.set)]))
     rows = [{**row, "overhead": overhead(row)} for row in status["history"]]
     ratios = [row["overhead"] for row in rows if row["overhead"] is not None]
     if not ratios:

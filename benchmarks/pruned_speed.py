@@ -28,15 +28,13 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 from transformers import Wav2Vec2ForCTC
 
-from common import EXAMPLE_DATA, add_model_arguments, model_path, print_table, write_json
+from common import EXAMPLE_DATA, GRANULARITY, add_model_arguments, model_path, print_table, write_json
 from gridprune.data import Dataset, read_hrl
 from gridprune.models import load_checkpoint
 from gridprune.models.decoding import input_values
 from gridprune.models.evaluator import decode_dataset
 from gridprune.models.pruning import FfnPruner, block_l1_norms, count_parameters, mask_ffn_rows
 from gridprune.search import SearchSpace, l1_seed
-
-GRANULARITY = 32
 
 
 def interleaved_seconds(variants: dict[str, Callable[[], Wav2Vec2ForCTC]], processor, dataset: Dataset,

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from common import REPO, print_table, write_json
+from common import REPO, finished_run, print_table, set_options, write_json
 from gridprune.data import read_hrl
 from gridprune.methods.ga_blocks import GaSettings, search_space
 from gridprune.models import Evaluator, load_checkpoint
@@ -44,14 +43,7 @@ def run_level(config: Path, level: float, out: Path, overrides: list[str]) -> Ru
     granularity = GaSettings.model_validate(read_config(config, overrides).settings).granularity
     blocks = round(level * granularity)
     run_dir = out / f"level-{blocks / granularity:.3f}"
-    if not (run_dir / "run.json").is_file():
-        sets = [item for override in [*overrides, f"ga.pruned_blocks={blocks}"] for item in ("--set", override)]
-        subprocess.run([sys.executable, "-m", "gridprune.cli", "run", str(config), "--run-dir", str(run_dir), *sets],
-                       check=True)
-    run = RunDir.open(run_dir)
-    if not status_of(run)["finished"]:
-        raise SystemExit(f"{run_dir}: the run has not finished; `gridprune resume {run_dir}` first")
-    return run
+    return finished_run(config, run_dir, set_options([*overrides, f"ga.pruned_blocks={blocks}"]))
 
 
 def score_run(run: RunDir, random_count: int | None, seed: int) -> dict:

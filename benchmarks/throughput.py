@@ -30,27 +30,17 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
-
-from common import EXAMPLE_DATA, add_model_arguments, model_path, print_table, task_key, write_json
+from common import (EXAMPLE_DATA, GRANULARITY, add_model_arguments, model_path, print_table, random_chromosomes,
+                    task_key, write_json)
 from gridprune.backends.local import LocalBackend
 from gridprune.data import read_hrl
 from gridprune.store import RunDir
 from gridprune.worker import FfnHandlerFactory, FfnWorkerSpec
 
-GRANULARITY = 32
 FRESH_PROCESS = Path(__file__).with_name("fresh_process.py")
 # evaluations (gridprune, fresh process) and utterances per model unless given: enough for a
 # stable rate, few enough that the large model finishes in minutes on two cores
 DEFAULTS = {"demo": (96, 8, None), "base": (16, 4, 5), "large": (6, 2, 3)}
-
-
-def random_chromosomes(layers: int, prune: float, count: int, seed: int) -> list[dict[str, list[int]]]:
-    """`count` task chromosomes pruning the share `prune` of the blocks of every layer."""
-    rng = np.random.default_rng(seed)
-    blocks = round(prune * GRANULARITY)
-    return [{str(layer): sorted(rng.choice(GRANULARITY, blocks, replace=False).tolist()) for layer in range(layers)}
-            for _ in range(count)]
 
 
 def run_gridprune(path: str, chromosomes: list[dict], workers: int, utterances: int | None) -> dict:
