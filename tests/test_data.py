@@ -27,7 +27,7 @@ def test_reads_the_original_format_exactly(tmp_path):
 
 
 def test_paths_are_relative_to_the_hrl_folder_not_the_working_directory(tmp_path, monkeypatch):
-    path = write_dataset(tmp_path / "data", ["ONE", "TWO"])
+    write_dataset(tmp_path / "data", ["ONE", "TWO"])
     monkeypatch.chdir(tmp_path)
     assert len(read_hrl(Path("data/set.hrl"))) == 2
 

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 from transformers import Wav2Vec2ForCTC, Wav2Vec2Processor
 
 from factories import make_checkpoint, write_dataset
