@@ -2,8 +2,8 @@
 
     python -m gridprune.demo.card [--model gridprune/demo/model] [--data-dir wav_files_example]
 
-The WERs come from running `gridprune eval --json` on each example dataset, so the
-card states exactly what a user of the command gets.
+The WERs come from running `gridprune eval --json` on each dataset of the data folder,
+so the card states exactly what a user of the command gets.
 """
 
 from __future__ import annotations
@@ -15,27 +15,45 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+import soundfile
+
+from gridprune.data import read_hrl
 from gridprune.demo import corpus, make_dataset, speech, text, train
-from gridprune.models.loading import DEMO_MODEL
+from gridprune.checkpoint_files import DEMO_MODEL
 
-DATASETS = ("example", "heldout", "dev")
+DATASETS = ("example", "heldout", "dev", "search80", "heldout80", "train")
 
 
-def measure_wer(model_dir: Path, hrl: Path) -> float:
-    """The corpus WER that `python -m gridprune.cli eval --json` reports."""
+def measure(model_dir: Path, hrl: Path) -> dict:
+    """The report of `python -m gridprune.cli eval --json`: corpus WER, utterances, words, seconds."""
     command = [sys.executable, "-m", "gridprune.cli", "eval", "--model", str(model_dir), "--data", str(hrl), "--json"]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr}")
-    return json.loads(result.stdout)["wer"]
+    return json.loads(result.stdout)
+
+
+def dataset_facts(hrl: Path, report: dict) -> dict:
+    """What the card's table states about one dataset: counts from the eval report, audio length and bytes."""
+    audio = [utt.audio_path for utt in read_hrl(hrl).utterances]
+    return {
+        "utterances": report["n_utterances"],
+        "words": report["n_words"],
+        "audio_seconds": round(sum(soundfile.info(str(path)).duration for path in audio), 1),
+        "audio_bytes": sum(path.stat().st_size for path in audio),
+        "audio_format": "/".join(sorted({path.suffix.lstrip(".").upper() for path in audio})),
+    }
 
 
 def card_facts(model_dir: Path, data_dir: Path) -> dict:
     """Everything the card states: measured WERs, sizes, and the record of the training run."""
     training = json.loads((model_dir / "training.json").read_text())
     config = json.loads((model_dir / "config.json").read_text())
-    facts = {f"{name}_wer": measure_wer(model_dir, data_dir / f"{name}.hrl") for name in DATASETS}
+    reports = {name: measure(model_dir, data_dir / f"{name}.hrl") for name in DATASETS}
+    facts: dict = {f"{name}_wer": reports[name]["wer"] for name in DATASETS}
     facts.update(
+        datasets={name: dataset_facts(data_dir / f"{name}.hrl", reports[name]) for name in DATASETS},
+        libsndfile=soundfile.__libsndfile_version__,
         parameters=training["parameters"],
         file_bytes=(model_dir / "model.safetensors").stat().st_size,
         hidden_size=config["hidden_size"],
@@ -91,8 +109,16 @@ utterances. The {len(text.HELDOUT_SENTENCES)} sentences of `wav_files_example/he
 words but occur in no training text: they show how the model copes with sentences it
 has never heard. The {text.DEV_SENTENCES} sentences of `wav_files_example/dev.hrl` are random sequences
 drawn like the training ones from another seed (none is a training text): a search set
-the model has not memorised. The example, heldout and dev wavs use training voices at
-{min(make_dataset.WPMS)}-{max(make_dataset.WPMS)} words a minute.
+the model has not memorised. `search80.hrl` and `heldout80.hrl` are bigger sets drawn the
+same way from two more seeds, {text.BIG_SET_SENTENCES} sequences each, none of them a training text nor a run
+of words within one, nor a sentence of another set: a search set and its held-out set. These
+five sets use training voices in turn at {min(make_dataset.WPMS)}-{max(make_dataset.WPMS)} words a minute, pitch {make_dataset.PITCH}.
+
+`train.hrl` is a labelled set for fine-tuning the model (for example after pruning):
+{text.FINETUNE_TEXTS} random sequences from another seed, spoken as the training speech is (random voice,
+speed and pitch), none of which contains any sentence of the five sets above. It is not part of
+the training data of this model. The sets of 80 and the fine-tuning set are stored as 16-bit
+FLAC (written by libsndfile {facts["libsndfile"]}).
 
 ## Training
 
@@ -114,20 +140,28 @@ python -m gridprune.demo.train --out gridprune/demo/model --steps {t["steps"]} -
 python -m gridprune.demo.card --model gridprune/demo/model --data-dir wav_files_example
 ```
 
-(`python -m gridprune.demo.make_dataset --out wav_files_example` rewrites the example
-datasets, byte for byte with the same espeak-ng and sox.)
+(`python -m gridprune.demo.make_dataset --out wav_files_example` rewrites all six
+datasets, byte for byte with the same espeak-ng, sox and libsndfile.)
 
 ## Word error rate
 
 Greedy CTC decoding, one utterance at a time, as measured by
 `python -m gridprune.cli eval --model gridprune/demo/model --data wav_files_example/<set>.hrl --json`:
 
-| dataset | WER |
-|---|---|
-| example.hrl | {facts["example_wer"]:.4f} |
-| heldout.hrl | {facts["heldout_wer"]:.4f} |
-| dev.hrl | {facts["dev_wer"]:.4f} |
+| dataset | utterances | words | audio | files | WER |
+|---|---:|---:|---:|---:|---:|
+{wer_rows(facts)}
 """
+
+
+def wer_rows(facts: dict) -> str:
+    """One row of the WER table per dataset."""
+    rows = []
+    for name in DATASETS:
+        d = facts["datasets"][name]
+        rows.append(f"| {name}.hrl | {d['utterances']} | {d['words']:,} | {d['audio_seconds'] / 60:.1f} min "
+                    f"| {d['audio_format']}, {d['audio_bytes'] / 1e6:.1f} MB | {facts[f'{name}_wer']:.4f} |")
+    return "\n".join(rows)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -6,6 +6,7 @@ import csv
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -28,13 +29,18 @@ class Recording:
 
 def plan(out_dir: Path, count: int, seed: int) -> list[Recording]:
     """The recordings to make: texts from `text.training_texts`, each with a random voice, speed and pitch."""
+    return random_voices(text.training_texts(count, seed), seed, lambda index: out_dir / f"{index:05d}.wav")
+
+
+def random_voices(texts: Sequence[str], seed: int, path_of: Callable[[int], Path]) -> list[Recording]:
+    """A recording of each of `texts` at `path_of(index)` with a random voice, speed and pitch drawn from `seed`."""
     rng = np.random.default_rng([seed, 1])
     recordings = []
-    for index, words in enumerate(text.training_texts(count, seed)):
+    for index, words in enumerate(texts):
         voice = f"{rng.choice(speech.VOICES)}+{rng.choice(speech.VARIANTS)}"
         recordings.append(
             Recording(
-                path=out_dir / f"{index:05d}.wav",
+                path=path_of(index),
                 text=words,
                 voice=voice,
                 wpm=int(rng.integers(MIN_WPM, MAX_WPM + 1)),

@@ -1,4 +1,4 @@
-"""Synthetic speech: a text spoken by espeak-ng, resampled by sox to 16 kHz mono 16-bit PCM."""
+"""Synthetic speech: a text spoken by espeak-ng, resampled by sox to 16 kHz mono 16-bit PCM, as wav or FLAC."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
+import soundfile
+
 from gridprune.data import SAMPLE_RATE
 
 TOOLS = {"espeak-ng": "espeak-ng", "sox": "sox"}  # program -> Debian package
+FLAC_COMPRESSION = 1.0  # soundfile's scale: 1.0 is FLAC level 8, the smallest files
 
 # espeak-ng's own English voices, and a choice of its voice variants that keep its default
 # formant synthesiser (the Klatt-synthesiser variants were much harder for the small demo
@@ -33,14 +37,22 @@ def require_tools() -> None:
 
 
 def speak(text: str, out: Path, voice: str = "en-us", wpm: int = 160, pitch: int = 50) -> Path:
-    """Write `text` spoken by espeak-ng `voice` at `wpm` words a minute and `pitch` (0-99) to the wav `out`."""
+    """Write `text` spoken by espeak-ng `voice` at `wpm` words a minute and `pitch` (0-99) to `out`.
+
+    `out` is a wav written by sox, or, if it ends in `.flac`, the same samples as FLAC written by soundfile.
+    """
     require_tools()
     espeak = _run(["espeak-ng", "-v", voice, "-s", str(wpm), "-p", str(pitch), "--stdout", text], None)
+    flac = out.suffix.lower() == ".flac"
     # -R: repeatable mode, so the dither sox adds is seeded and the output is byte-identical run to run.
-    _run(
-        ["sox", "-R", "-t", "wav", "-", "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", "-e", "signed-integer", str(out)],
+    samples = _run(
+        ["sox", "-R", "-t", "wav", "-", "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", "-e", "signed-integer",
+         *(["-L", "-t", "raw", "-"] if flac else [str(out)])],
         espeak,
     )
+    if flac:
+        soundfile.write(str(out), np.frombuffer(samples, dtype="<i2"), SAMPLE_RATE,
+                        subtype="PCM_16", format="FLAC", compression_level=FLAC_COMPRESSION)
     return out
 
 

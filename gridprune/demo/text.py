@@ -1,13 +1,18 @@
-"""The texts of the demo: word vocabulary, example, heldout and dev sentences, training texts.
+"""The texts of the demo: word vocabulary, example, heldout, dev and search sets, training and fine-tuning texts.
 
 The training texts are random word sequences plus the example sentences; the heldout
 sentences are built from the same words but never occur in any training text, so
 they measure how the demo model copes with sentences it has not heard. The dev
 sentences are random word sequences drawn like the training ones from another seed:
-a search set the model has not memorised.
+a search set the model has not memorised. The search80 and heldout80 sentences are
+bigger sets drawn the same way, none heard by the model; the fine-tuning texts are a
+labelled training set that says none of the sentences the model is measured on.
 """
 
 from __future__ import annotations
+
+import functools
+from typing import Callable
 
 import numpy as np
 
@@ -106,7 +111,10 @@ HELDOUT_SENTENCES: tuple[str, ...] = (
 
 MIN_WORDS, MAX_WORDS = 3, 7
 EXAMPLE_SHARE = 0.2  # of the training texts that are example sentences
+MODEL_UTTERANCES, MODEL_SEED = 8000, 0  # training_texts(MODEL_UTTERANCES, MODEL_SEED): the shipped model's
 DEV_SENTENCES, DEV_SEED = 20, 2026
+SEARCH80_SEED, HELDOUT80_SEED, BIG_SET_SENTENCES = 2027, 2028, 80
+FINETUNE_TEXTS, FINETUNE_SEED = 280, 2029
 
 
 def vocabulary() -> dict[str, int]:
@@ -151,6 +159,55 @@ def dev_sentences(count: int = DEV_SENTENCES, seed: int = DEV_SEED) -> tuple[str
     rng = np.random.default_rng(seed)
     probabilities = word_probabilities()
     return tuple(random_sequence(rng, probabilities) for _ in range(count))
+
+
+def distinct_sequences(count: int, seed: int, reject: Callable[[str], bool]) -> tuple[str, ...]:
+    """`count` distinct random sequences drawn as dev_sentences draws them, skipping those `reject` refuses."""
+    rng = np.random.default_rng(seed)
+    probabilities = word_probabilities()
+    chosen: dict[str, None] = {}  # insertion-ordered set
+    while len(chosen) < count:
+        sequence = random_sequence(rng, probabilities)
+        if sequence not in chosen and not reject(sequence):
+            chosen[sequence] = None
+    return tuple(chosen)
+
+
+def word_runs(text: str) -> set[str]:
+    """Every run of consecutive whole words of `text`, `text` itself included."""
+    words = text.split()
+    return {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
+
+
+@functools.cache
+def heard_by_model() -> frozenset[str]:
+    """Every word run the shipped demo model heard in training: a sentence in here is not unseen."""
+    return frozenset().union(*map(word_runs, set(training_texts(MODEL_UTTERANCES, MODEL_SEED))))
+
+
+def search80_sentences() -> tuple[str, ...]:
+    """80 random sequences the demo model never heard, none an example, heldout or dev sentence: a search set."""
+    others = set(EXAMPLE_SENTENCES) | set(HELDOUT_SENTENCES) | set(dev_sentences())
+    return distinct_sequences(BIG_SET_SENTENCES, SEARCH80_SEED, lambda s: s in others or s in heard_by_model())
+
+
+def heldout80_sentences() -> tuple[str, ...]:
+    """80 random sequences drawn as search80_sentences are and none of them: a held-out set for searches."""
+    others = set(EXAMPLE_SENTENCES) | set(HELDOUT_SENTENCES) | set(dev_sentences()) | set(search80_sentences())
+    return distinct_sequences(BIG_SET_SENTENCES, HELDOUT80_SEED, lambda s: s in others or s in heard_by_model())
+
+
+def evaluation_sentences() -> frozenset[str]:
+    """Every sentence the demo model is measured on: example, heldout, dev, search80 and heldout80."""
+    return frozenset(
+        EXAMPLE_SENTENCES + HELDOUT_SENTENCES + dev_sentences() + search80_sentences() + heldout80_sentences()
+    )
+
+
+def finetune_texts(count: int = FINETUNE_TEXTS, seed: int = FINETUNE_SEED) -> tuple[str, ...]:
+    """Random sequences to fine-tune the demo model on: none says any evaluation sentence, even within it."""
+    evaluation = evaluation_sentences()
+    return distinct_sequences(count, seed, lambda s: not evaluation.isdisjoint(word_runs(s)))
 
 
 def contains_sentence(text: str, sentence: str) -> bool:
