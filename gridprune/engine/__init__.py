@@ -1,0 +1,41 @@
+"""The engine every pruning method runs on; it knows no model, method, search or backend.
+
+- A `Trial` is a task kind plus canonical JSON params; `trial_key(trial, context)` hashes
+  (kind, params, context) with context = model/dataset fingerprints and the settings that matter.
+  The key names the trial's result (`Outcome` record), artifact folder and progress folder.
+- A `Strategy` asks for a round of trials and is told their `Outcome`s: all at once
+  (`synchronous`: a GA generation, a beam step) or one by one as they finish (a sweep); `round`
+  counts rounds fully told; `state_dict()` is JSON and the method restores it.
+- A `TaskKind` has a name, `Resources` and a picklable `factory(threads) -> handler`, built once
+  per worker; `handler(task, context) -> {"value", "metrics"[, "seconds"]}` writes its files
+  through `context.artifacts` and long tasks save `context.progress`. `execute` (via
+  `WorkerFactory`, the handler-factory shape backends take) calls it, publishes the artifacts
+  and stores the result: handlers never write results.
+- A `Method` declares its settings, `check`, `kinds`, `key_context`, `new_strategy` /
+  `restore_strategy`, `round_columns`, `status_fields`, `columns` and `export`.
+- `run_method` / `run_strategy` is the one loop: ask, key, skip what is stored, submit to a
+  backend (`backend.run(tasks, on_done)`), tell, write a history row and `checkpoint.json`.
+- `InProcessBackend` runs tasks in the calling process, for tests; `run_status` / `format_status`
+  summarise any run, the method adding its columns.
+"""
+
+from gridprune.engine.artifacts import ArtifactWriter, Progress, artifact_dir, artifact_file, progress_dir
+from gridprune.engine.checkpoint import CHECKPOINT_FORMAT, checkpoint_of, read_checkpoint
+from gridprune.engine.errors import EngineError, ProtocolError
+from gridprune.engine.execute import TaskRunner, WorkerFactory, execute, make_task
+from gridprune.engine.inprocess import InProcessBackend
+from gridprune.engine.kinds import Handler, HandlerFactory, Resources, Task, TaskContext, TaskKind, visible_device
+from gridprune.engine.loop import run_method, run_strategy
+from gridprune.engine.outcome import Outcome, load_outcome, store_outcome
+from gridprune.engine.protocols import Column, Method, Strategy
+from gridprune.engine.status import format_status, overhead, run_status
+from gridprune.engine.trial import Trial, check_json, trial_key
+
+__all__ = [
+    "CHECKPOINT_FORMAT", "ArtifactWriter", "Column", "EngineError", "Handler", "HandlerFactory",
+    "InProcessBackend", "Method", "Outcome", "Progress", "ProtocolError", "Resources", "Strategy", "Task",
+    "TaskContext", "TaskKind", "TaskRunner", "Trial", "WorkerFactory", "artifact_dir", "artifact_file",
+    "check_json", "checkpoint_of", "execute", "format_status", "load_outcome", "make_task", "overhead",
+    "progress_dir", "read_checkpoint", "run_method", "run_status", "run_strategy", "store_outcome",
+    "trial_key", "visible_device",
+]

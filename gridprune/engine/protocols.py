@@ -1,0 +1,89 @@
+"""What a strategy and a method declare to run on the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Protocol, Sequence
+
+from gridprune.engine.kinds import TaskKind
+from gridprune.engine.outcome import Outcome
+from gridprune.engine.trial import Trial
+from gridprune.store import RunDir
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from gridprune.config import RunConfig
+
+
+class Strategy(Protocol):
+    """Asks for trials and is told their outcomes, one round at a time.
+
+    A round is what one `ask()` returns; `round` counts the rounds fully told, and must go up by
+    exactly one when the last trial of a round is told. A `synchronous` strategy (a GA generation,
+    a beam step) is told a whole round at once by `tell_round`, in the order asked; any other (a
+    sweep) is told each outcome by `tell` as it arrives, and checkpointed after each. A failed
+    trial's outcome has status "failed" and value None. `state_dict()` is JSON; restored (by the
+    method), the strategy asks what the original would have asked next.
+    """
+
+    synchronous: bool
+    round: int
+    planned_rounds: int | None  # None where not known in advance
+    finished: bool
+    best: tuple[Trial, float] | None  # the best trial told so far and its value
+
+    def ask(self) -> list[Trial]: ...
+
+    def tell(self, trial: Trial, outcome: Outcome) -> None: ...
+
+    def tell_round(self, trials: Sequence[Trial], outcomes: Sequence[Outcome]) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column a method adds to history rows and `status`: the row's `key`, shown under `header`."""
+
+    key: str
+    header: str
+    format: str = "{}"
+
+    def show(self, row: Mapping[str, Any]) -> str:
+        value = row.get(self.key)
+        return "-" if value is None else self.format.format(value)
+
+
+class Method(Protocol):
+    """A pruning method as a job type. `settings` is its config section, validated once into `Settings`."""
+
+    name: str
+    section: str  # the config key of its settings
+    Settings: type[BaseModel]
+    columns: Sequence[Column]
+
+    def check(self, config: RunConfig, settings: Any) -> None:
+        """Cheap checks before a run starts (no torch, no model load); GridpruneError naming the key."""
+
+    def kinds(self, config: RunConfig, settings: Any) -> Mapping[str, TaskKind]:
+        """The task kinds its trials run as, by name."""
+
+    def key_context(self, run: RunDir, config: RunConfig, settings: Any) -> dict[str, Any]:
+        """What besides a trial changes its outcome: model and dataset fingerprints, settings that matter."""
+
+    def new_strategy(self, run: RunDir, config: RunConfig, settings: Any) -> Strategy:
+        """The strategy of a new run."""
+
+    def restore_strategy(self, state: dict[str, Any], config: RunConfig, settings: Any) -> Strategy:
+        """The strategy `state_dict()` saved; EngineError naming the checkpoint if it cannot be restored."""
+
+    def round_columns(self, strategy: Strategy, trials: Sequence[Trial], outcomes: Sequence[Outcome]) -> dict[str, Any]:
+        """Its columns' values for the history row of the round just told."""
+
+    def status_fields(self, status: dict[str, Any]) -> dict[str, Any]:
+        """Keys it adds to the status summary (e.g. names it has always used)."""
+
+    def export(self, run: RunDir, config: RunConfig, settings: Any, out: Path) -> dict[str, Any]:
+        """Write the result (a pruned model) to `out`; the report's dict, also saved there."""

@@ -1,0 +1,84 @@
+"""What an engine run has done, from its checkpoint, history and results alone (no method knowledge)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any, Sequence
+
+from gridprune.engine.checkpoint import read_checkpoint
+from gridprune.engine.protocols import Column
+from gridprune.store import RunDir
+
+
+def run_status(run: RunDir, planned_rounds: int | None = None) -> dict[str, Any]:
+    """A JSON-ready summary: rounds, best value, evaluations, cache hits, failures, timings.
+
+    `planned_rounds` is used until the first checkpoint says how many rounds the strategy plans.
+    `evaluations` counts the result records stored, so work done in a round that a killed master
+    never finished counts too; the history's own counts are per round as each master saw them.
+    """
+    saved = read_checkpoint(run)
+    done = saved["round"] if saved else 0
+    planned = saved["planned_rounds"] if saved else planned_rounds
+    history = run.read_history()[:done]
+    best = saved["best"] if saved else None
+    seconds = [row["seconds"] for row in history]
+    startup = sum(row.get("startup_seconds", 0.0) for row in history)
+    left = None if planned is None or not seconds else statistics.fmean(seconds) * max(planned - done, 0)
+    info = run.run_info
+    return {
+        "run_dir": str(run.root),
+        "method": info.get("method"),
+        "rounds_completed": done,
+        "planned_rounds": planned,
+        "finished": bool(saved and saved["finished"]),
+        "best_value": best["value"] if best else None,
+        "best_trial": best["trial"] if best else None,
+        "best_key": best["key"] if best else None,
+        "evaluations": sum(1 for _ in run.results_dir.glob("*/*.json")) if run.results_dir.is_dir() else 0,
+        "failed": sum(row["failed"] for row in history),
+        "cache_hits": sum(row["cache_hits"] for row in history),
+        "elapsed_seconds": sum(seconds) + startup,
+        "startup_seconds": round(startup, 1),
+        "estimated_seconds_left": left,
+        "master": run.master_info(),
+        "started_at": info.get("created_at"),
+        "now": time.time(),
+        "history": history,
+    }
+
+
+def overhead(row: dict[str, Any]) -> float | None:
+    """A round's wall time over its tasks' own time per worker (1.0 = no overhead at all)."""
+    if not row.get("workers") or not row.get("task_seconds"):
+        return None
+    return row["seconds"] / (row["task_seconds"] / row["workers"])
+
+
+def format_status(status: dict[str, Any], columns: Sequence[Column] = ()) -> str:
+    """The human-readable form of `run_status`, with the method's columns after the shared ones."""
+    planned = "?" if status["planned_rounds"] is None else status["planned_rounds"]
+    lines = [f"run {status['run_dir']} ({status['method']}): {status['rounds_completed']}/{planned} rounds"
+             + (" - finished" if status["finished"] else "")]
+    master = status["master"]
+    if master and not status["finished"]:
+        lines.append(f"master: pid {master.get('pid')} on {master.get('host')}")
+    shared = [Column("round", "round"), Column("best", "best", "{:.4f}"), Column("mean", "mean", "{:.4f}"),
+              Column("best_so_far", "so far", "{:.4f}"), Column("evaluated", "evals"),
+              Column("cache_hits", "cached"), Column("failed", "failed"), Column("seconds", "seconds", "{:.1f}")]
+    every = [*shared, *columns]
+    widths = [max(8, len(column.header)) for column in every]
+    lines.append(" ".join(f"{c.header:>{w}}" for c, w in zip(every, widths)) + f" {'overhead':>8}")
+    for row in status["history"]:
+        ratio = overhead(row)
+        lines.append(" ".join(f"{c.show(row):>{w}}" for c, w in zip(every, widths))
+                     + f" {'-' if ratio is None else f'{ratio:.2f}':>8}")
+    best, left = status["best_value"], status["estimated_seconds_left"]
+    lines.append(
+        f"best {'-' if best is None else f'{best:.4f}'}; {status['evaluations']} evaluations, "
+        f"{status['failed']} failed, {status['cache_hits']} cache hits; elapsed {status['elapsed_seconds']:.0f} s"
+        + (f" (worker start-up {status['startup_seconds']:.0f} s)" if status["startup_seconds"] else "")
+        + ("" if status["finished"] or left is None else f", about {left:.0f} s left")
+    )
+    return "\n".join(lines)
