@@ -1,0 +1,1 @@
+"""Analyses of a model's representations that need numpy only (no torch)."""
