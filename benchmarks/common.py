@@ -38,7 +38,7 @@ RANDOM_SHAPES: dict[str, dict[str, Any]] = {
 def model_path(name: str, models_dir: Path = DEFAULT_MODELS_DIR) -> str:
     """A checkpoint folder for `name`: `demo`, `base`, `large` (built on first use) or a folder path."""
     if name == "demo":
-        from gridprune.models.loading import DEMO_MODEL
+        from gridprune.checkpoint_files import DEMO_MODEL
 
         return str(DEMO_MODEL)
     if name not in RANDOM_SHAPES:

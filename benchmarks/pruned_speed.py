@@ -25,15 +25,14 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 from transformers import Wav2Vec2ForCTC
 
 from common import EXAMPLE_DATA, GRANULARITY, add_model_arguments, model_path, print_table, write_json
 from gridprune.data import Dataset, read_hrl
 from gridprune.models import load_checkpoint
-from gridprune.models.decoding import input_values
 from gridprune.models.evaluator import decode_dataset
 from gridprune.models.pruning import FfnPruner, block_l1_norms, count_parameters, mask_ffn_rows
+from gridprune.models.speed import count_flops
 from gridprune.search import SearchSpace, l1_seed
 
 
@@ -54,14 +53,6 @@ def interleaved_seconds(variants: dict[str, Callable[[], Wav2Vec2ForCTC]], proce
     return {name: statistics.median(values) for name, values in seconds.items()}
 
 
-def count_flops(model, processor, dataset: Dataset) -> int:
-    """FLOPs of one decode of `dataset` through the whole model."""
-    with FlopCounterMode(display=False) as counter, torch.no_grad():  # weight-norm parametrizations fail under inference_mode here
-        for audio in dataset.audio():
-            model(input_values(processor, audio))
-    return counter.get_total_flops()
-
-
 def measure_model(name: str, path: str, levels: list[float], dataset: Dataset, repeats: int) -> list[dict]:
     """One row per pruning level of one model, after a row for the unpruned model."""
     checkpoint = load_checkpoint(path)
@@ -69,7 +60,8 @@ def measure_model(name: str, path: str, levels: list[float], dataset: Dataset, r
     layers = tuple(range(len(model.wav2vec2.encoder.layers)))
     norms = block_l1_norms(model, layers, GRANULARITY)
     pruner = FfnPruner(model, GRANULARITY)
-    unpruned_flops = count_flops(model, processor, dataset)
+    audio = dataset.audio()
+    unpruned_flops = count_flops(model, processor, audio)
     unpruned = {"model": name, "pruned": 0.0, "params": count_parameters(model), "gflops": unpruned_flops / 1e9,
                 "seconds": [], "predicted_speedup": 1.0, "speedup": 1.0, "efficiency": 1.0}
     rows = []
@@ -81,7 +73,7 @@ def measure_model(name: str, path: str, levels: list[float], dataset: Dataset, r
         mask_ffn_rows(masked, pruned, GRANULARITY)
         sliced = pruner.apply(pruned)
         row = {"model": name, "pruned": blocks / GRANULARITY, "params": count_parameters(sliced),
-               "gflops": count_flops(sliced, processor, dataset) / 1e9}
+               "gflops": count_flops(sliced, processor, audio) / 1e9}
         seconds = interleaved_seconds({"unpruned": pruner.restore, "sliced": lambda: pruner.apply(pruned),
                                        "masked": lambda: masked}, processor, dataset, repeats)
         pruner.restore()

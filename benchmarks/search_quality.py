@@ -52,9 +52,9 @@ def score_run(run: RunDir, random_count: int | None, seed: int) -> dict:
     status = status_of(run)
     checkpoint = load_checkpoint(config.model)
     space = search_space(GaSettings.model_validate(config.settings), len(checkpoint.model.wav2vec2.encoder.layers))
-    sets = {"search": read_hrl(config.data)}
+    sets = {"search": read_hrl(config.data.path, config.data.audio_dir)}
     if config.heldout:
-        sets["heldout"] = read_hrl(config.heldout)
+        sets["heldout"] = read_hrl(config.heldout.path, config.heldout.audio_dir)
     evaluators = {name: Evaluator(checkpoint, dataset, start_layer=min(space.layers)) for name, dataset in sets.items()}
     seed_chromosome = l1_seed(block_l1_norms(checkpoint.model, space.layers, space.granularity), space)
     pruner = FfnPruner(checkpoint.model, space.granularity)

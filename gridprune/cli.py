@@ -13,30 +13,71 @@ from typing import Sequence
 from gridprune import __version__
 from gridprune.errors import GridpruneError
 
+DESCRIPTION = """\
+Make a pre-trained wav2vec2 speech recogniser smaller and faster. gridprune
+searches, with a genetic algorithm, for which blocks of each encoder layer's
+feed-forward network to remove so that the word error rate (WER) on your
+dataset rises least, then writes the pruned model as an ordinary Hugging Face
+checkpoint with a report of its size, speed and WER before and after.
+Evaluations run in local worker processes or as Slurm jobs; a stopped search
+resumes where it left off.
+
+Start with:  gridprune run configs/demo.yaml
+"""
+
+EXAMPLES = {
+    "eval": "example:\n  gridprune eval --model demo --data wav_files_example/example.hrl",
+    "run": "examples:\n  gridprune run configs/demo.yaml\n"
+           "  gridprune run configs/demo.yaml --run-dir runs/try2 --workers 4 --set ga.generations=30",
+    "submit": "example:\n  gridprune submit configs/my_search.yaml --run-dir /shared/runs/search1 --backend slurm",
+    "resume": "examples:\n  gridprune resume runs/demo\n"
+              "  gridprune resume runs/demo --set ga.generations=40 --workers 4",
+    "status": "example:\n  gridprune status runs/demo --plot runs/demo/wer.png",
+    "export": "example:\n  gridprune export runs/demo --out pruned/demo-50 --threads 2",
+    "cancel": "example:\n  gridprune cancel /shared/runs/search1",
+}
+
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    import torch
-
+    from gridprune.checkpoint_files import check_checkpoint_folder, resolve_model_path
     from gridprune.data import read_hrl
-    from gridprune.models import Evaluator, load_checkpoint
-    from gridprune.models.evaluator import utterance_rows
+
+    # Arguments, the model folder and the dataset are checked before torch is imported (seconds).
+    if args.threads < 0:
+        raise GridpruneError(f"--threads {args.threads}: give 1 or more, or 0 for torch's choice")
+    check_checkpoint_folder(resolve_model_path(args.model))
+    dataset = read_hrl(args.data, args.audio_dir)
+
+    import torch
+    from tqdm import tqdm
+
+    from gridprune.models import load_checkpoint
+    from gridprune.models.decoding import transcribe_dataset
+    from gridprune.wer import score
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    dataset = read_hrl(args.data)
     started = time.perf_counter()
     checkpoint = load_checkpoint(args.model)
     load_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    evaluation = Evaluator(checkpoint, dataset).evaluate()
+    decoding = transcribe_dataset(checkpoint.model, checkpoint.processor, dataset)
+    # A bar on a terminal only: logs and pipes get the result, not the redraws.
+    hypotheses = list(tqdm(decoding, total=len(dataset), unit="utt", desc="decoding", leave=False,
+                           disable=not sys.stderr.isatty()))
     seconds = time.perf_counter() - started
-    rows = utterance_rows(dataset, evaluation)
-    result = evaluation.result
+    result = score([u.transcription for u in dataset.utterances], hypotheses, normalise=not args.no_normalise)
+    rows = [{"audio": utt.name, "line": utt.line, "reference": utt.transcription, "hypothesis": hypothesis,
+             "words": part.words, "errors": part.errors, "wer": part.wer}
+            for utt, hypothesis, part in zip(dataset.utterances, hypotheses, result.utterances)]
     if args.json:
         print(json.dumps({
             "model": str(checkpoint.path),
             "data": str(dataset.path),
+            "audio_dir": str(args.audio_dir) if args.audio_dir else None,
+            "normalise": not args.no_normalise,
             "wer": result.wer,
+            "utterance_mean_wer": result.utterance_mean,
             "n_utterances": len(rows),
             "n_words": result.words,
             "n_errors": result.errors,
@@ -51,30 +92,39 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         print(f"{row['audio']:<{width}}  {row['wer']:6.3f}  {row['reference'].strip()}")
         print(f"{'':<{width}}  {'':>6}  {row['hypothesis']}")
     print(f"\ncorpus WER {result.wer:.4f} ({result.errors} errors / {result.words} words, "
-          f"{len(rows)} utterances) in {seconds:.2f} s (model load {load_seconds:.2f} s)")
+          f"{len(rows)} utterances; mean of utterance WERs {result.utterance_mean:.4f}) "
+          f"in {seconds:.2f} s (model load {load_seconds:.2f} s)")
     return 0
 
 
-def _config_and_run_dir(args: argparse.Namespace):
-    """The config of `run` or `submit` with its command-line overrides, and the run directory to use."""
-    from gridprune.runs import default_run_dir, read_config
+def _overrides(args: argparse.Namespace) -> list:
+    """`--set` items, then the dedicated options, each named as the user wrote it in errors."""
+    from gridprune.config import Override, parse_override
 
-    overrides = list(args.set)
+    overrides = [parse_override(item) for item in args.set]
     if getattr(args, "seed", None) is not None:
-        overrides.append(f"seed={args.seed}")
-    if args.backend:
-        overrides.append(f"backend={args.backend}")
-    if getattr(args, "workers", None):
-        overrides.append(f"local.workers={args.workers}")
-    config = read_config(args.config, overrides)
-    return config, args.run_dir or config.run_dir or default_run_dir(args.config)
+        overrides.append(Override("seed", args.seed, f"--seed {args.seed}"))
+    if getattr(args, "backend", None):
+        overrides.append(Override("backend", args.backend, f"--backend {args.backend}"))
+    if getattr(args, "workers", None) is not None:
+        overrides.append(Override("local.workers", args.workers, f"--workers {args.workers}"))
+    return overrides
+
+
+def _config_and_run_dir(args: argparse.Namespace):
+    """The checked config of `run` or `submit`, its run.json, and the run directory to use."""
+    from gridprune.runs import default_run_dir, prepare_run
+
+    config, info = prepare_run(args.config, _overrides(args))
+    return config, args.run_dir or config.run_dir or default_run_dir(args.config), info
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from gridprune.runs import export_best, start_run
+    from gridprune.runs import start_run
 
-    run = start_run(*_config_and_run_dir(args))
-    _print_export(export_best(run))
+    config, run_dir, info = _config_and_run_dir(args)
+    _, report = start_run(config, run_dir, info, export=True)
+    _print_export(report)
     return 0
 
 
@@ -85,16 +135,27 @@ def _cmd_submit(args: argparse.Namespace) -> int:
     print(f"submitted master job {job_id}")
     print(f"run directory: {run.root}")
     print(f"watch it with: gridprune status {run.root}")
+    print(f"stop it with:  gridprune cancel {run.root}")
     return 0
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
-    from gridprune.runs import continue_run, export_best
+    from gridprune.runs import continue_run, is_exported, progress_of, repair
     from gridprune.store import RunDir
 
     run = RunDir.open(args.run_dir)
-    continue_run(run)
-    _print_export(export_best(run))
+    overrides = _overrides(args)
+    completed, planned = progress_of(run)
+    if not overrides and completed >= planned and is_exported(run):
+        problem = repair(run)
+        if problem:
+            print(f"{problem}; rebuilt it from checkpoint.json, generations/ and results/")
+        print(f"run {run.root} has finished: all {planned} generations are done and its best is exported in "
+              f"{run.best_dir} (report.json).")
+        print(f"Nothing to do. To search on: gridprune resume {run.root} --set ga.generations=N; "
+              f"to export again: gridprune export {run.root} --force")
+        return 0
+    _print_export(continue_run(run, overrides, export=True))
     return 0
 
 
@@ -114,15 +175,37 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from gridprune.runs import export_best
     from gridprune.store import RunDir
 
-    _print_export(export_best(RunDir.open(args.run_dir), args.out))
+    for option in ("threads", "rounds"):
+        if getattr(args, option) is not None and getattr(args, option) < 1:
+            raise GridpruneError(f"--{option} {getattr(args, option)}: give 1 or more")
+    _print_export(export_best(RunDir.open(args.run_dir), args.out, force=args.force,
+                              threads=args.threads, rounds=args.rounds))
+    return 0
+
+
+def _cmd_cancel(args: argparse.Namespace) -> int:
+    from gridprune.cancel import cancel_run
+    from gridprune.runs import progress_of
+    from gridprune.store import RunDir
+
+    run = RunDir.open(args.run_dir)
+    done = cancel_run(run)
+    completed, planned = progress_of(run)
+    if not done:
+        print(f"nothing of {run.root} is running ({completed} of {planned} generations done)")
+        return 0
+    for line in done:
+        print(line)
+    print(f"stopped after generation {completed} of {planned}; continue with `gridprune resume {run.root}`")
     return 0
 
 
 def _print_export(report: dict) -> None:
+    if report.get("replaced") is not None:
+        print(f"replaced the export made after generation {report['replaced']}")
     print(f"pruned model: {report['out']}  (report: {report['out']}/report.json)")
-    print(f"parameters {report['params_before']:,} -> {report['params_after']:,} ({report['size_ratio']:.1%}); "
-          f"decode {report['decode_seconds_before']:.2f} s -> {report['decode_seconds_after']:.2f} s "
-          f"({report['speedup']:.2f}x)")
+    print(report["summary"])
+    print(report["speed_summary"])
     line = f"WER search set {report['wer_before']:.4f} -> {report['wer_after']:.4f}"
     if "heldout_wer_after" in report:
         line += f"; held-out set {report['heldout_wer_before']:.4f} -> {report['heldout_wer_after']:.4f}"
@@ -131,18 +214,23 @@ def _print_export(report: dict) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(prog="gridprune", description=__doc__)
+    parser = argparse.ArgumentParser(prog="gridprune", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"gridprune {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     evaluate = commands.add_parser("eval", help="decode a dataset with a model and print its WER")
     evaluate.add_argument("--model", required=True, help="checkpoint folder, or 'demo' for the shipped demo model")
     evaluate.add_argument("--data", required=True, type=Path, help="dataset .hrl file")
+    evaluate.add_argument("--audio-dir", type=Path, metavar="DIR",
+                          help="folder the audio file names of the .hrl are relative to (default: the .hrl's folder)")
+    evaluate.add_argument("--no-normalise", action="store_true",
+                          help="score as the original code: lower-case and split on single spaces only")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     evaluate.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     evaluate.set_defaults(handler=_cmd_eval)
 
-    run = commands.add_parser("run", help="start a search from a YAML config")
+    run = commands.add_parser("run", help="start a search from a YAML config, then export its best")
     run.add_argument("config", type=Path, help="YAML config, e.g. configs/demo.yaml")
     run.add_argument("--run-dir", type=Path, help="run directory (default: run_dir of the config, else runs/<config name>)")
     run.add_argument("--backend", choices=["local", "slurm"], help="where evaluations run (overrides the config)")
@@ -159,20 +247,40 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one config key")
     submit.set_defaults(handler=_cmd_submit)
 
-    resume = commands.add_parser("resume", help="continue an interrupted run from its last checkpoint")
+    resume = commands.add_parser(
+        "resume", help="continue a stopped run from its last checkpoint, or search on with more generations",
+        description="Continue a run from its last checkpoint; results already in the run directory are reused. "
+                    "A finished, exported run is left as it is. --set may change ga.generations (to search on), "
+                    "backend, local.* and slurm.*; anything else is refused with the reason.")
     resume.add_argument("run_dir", type=Path)
+    resume.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="change one setting of the run, e.g. --set ga.generations=40 (repeatable)")
+    resume.add_argument("--workers", type=int, help="local worker processes (changes local.workers)")
+    resume.add_argument("--backend", choices=["local", "slurm"], help="where evaluations run from now on")
     resume.set_defaults(handler=_cmd_resume)
 
-    status = commands.add_parser("status", help="progress of a run, from its run directory")
+    status = commands.add_parser("status", help="progress of a run, and whether its master is running")
     status.add_argument("run_dir", type=Path)
     status.add_argument("--json", action="store_true", help="print one JSON object")
-    status.add_argument("--plot", type=Path, metavar="FILE.png", help="also write a plot of WER per generation")
+    status.add_argument("--plot", type=Path, metavar="FILE.png",
+                        help="also write a plot of WER per generation (needs: pip install 'gridprune[plot]')")
     status.set_defaults(handler=_cmd_status)
 
     export = commands.add_parser("export", help="write the best individual as a pruned checkpoint with a report")
     export.add_argument("run_dir", type=Path)
     export.add_argument("--out", type=Path, help="output folder (default: RUN_DIR/best)")
+    export.add_argument("--force", action="store_true", help="replace an export already in the output folder")
+    export.add_argument("--threads", type=int, help="torch threads of the speed measurement (default 1)")
+    export.add_argument("--rounds", type=int, help="rounds of the speed measurement (default 7)")
     export.set_defaults(handler=_cmd_export)
+
+    cancel = commands.add_parser("cancel", help="stop a run: its master and every Slurm job of the run, no other")
+    cancel.add_argument("run_dir", type=Path)
+    cancel.set_defaults(handler=_cmd_cancel)
+
+    for name, subparser in commands.choices.items():
+        subparser.epilog = EXAMPLES.get(name)
+        subparser.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 
@@ -184,6 +292,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except GridpruneError as exc:
         print(f"gridprune: error: {exc}", file=sys.stderr)
+        return 2
+    except (PermissionError, FileExistsError, IsADirectoryError, NotADirectoryError) as exc:
+        if exc.filename is None:
+            raise
+        print(f"gridprune: error: {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2
 
 

@@ -1,37 +1,75 @@
-"""Starting, resuming and describing runs: the glue between the CLI, the config, the store and a method."""
+"""Starting, resuming and describing runs: the glue between the CLI, the config, the store and a method.
+
+Every check that needs no model weights (config keys and values, the model's
+`config.json` against the settings, the datasets, the run directory) is made
+before anything is written, and without importing torch.
+"""
 
 from __future__ import annotations
 
 import logging
 import platform
 import re
+import shutil
 import time
+from importlib import metadata
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from pydantic import ValidationError
 
 from gridprune import __version__
-from gridprune.config import ConfigError, RunConfig, describe_validation_error, load_config
+from gridprune.config import (ConfigError, ConfigValueError, Origins, Override, RunConfig, as_overrides,
+                              describe_validation_error, load_config)
+from gridprune.errors import GridpruneError
 from gridprune.methods import METHODS, method_sections
-from gridprune.store import RunDir
+from gridprune.store import RunDir, StoreError, atomic_write_json, read_json
+from gridprune.store.history import history_problem, read_history_rows, rebuild_history, stored_result
+from gridprune.store.rundir import check_can_create
+from gridprune.status import MASTER_JOBS
 
 log = logging.getLogger(__name__)
 
 
-def read_config(path: str | Path, overrides: Sequence[str] = ()) -> RunConfig:
+def read_config(path: str | Path, overrides: Sequence[str | Override] = ()) -> RunConfig:
     """A YAML config, with overrides, whose method settings are checked too."""
+    overrides = as_overrides(overrides)
     config = load_config(path, overrides, method_sections())
-    check_method_settings(config, str(path))
+    check_method_settings(config, Origins(str(path), overrides))
     return config
 
 
-def check_method_settings(config: RunConfig, source: str) -> None:
+def check_method_settings(config: RunConfig, source: str | Origins) -> None:
+    """ConfigError naming the key (and where it was set) unless the method's own section is valid."""
     method = METHODS[config.method]
     try:
         method.Settings.model_validate(config.settings)
     except ValidationError as exc:
-        raise ConfigError(describe_validation_error(source, exc, prefix=method.section)) from None
+        raise ConfigError(describe_validation_error(source, exc, prefix=method.section, model=method.Settings)) from None
+
+
+def check_inputs(config: RunConfig, origins: Origins) -> tuple[str, str]:
+    """Check the model folder, the settings against the model, and the datasets, without torch;
+    returns the fingerprints of model and search set."""
+    from gridprune.checkpoint_files import checkpoint_fingerprint, resolve_model_path
+    from gridprune.data import read_hrl
+
+    try:
+        METHODS[config.method].check(config)
+    except ConfigValueError as exc:
+        raise exc.located(origins) from None
+    dataset = read_hrl(config.data.path, config.data.audio_dir)
+    if config.heldout:
+        read_hrl(config.heldout.path, config.heldout.audio_dir)
+    return checkpoint_fingerprint(resolve_model_path(config.model)), dataset.fingerprint()
+
+
+def prepare_run(config_path: str | Path, overrides: Sequence[str | Override] = ()) -> tuple[RunConfig, dict]:
+    """The checked config of `gridprune run`/`submit` and the run.json to write for it."""
+    overrides = as_overrides(overrides)
+    config = read_config(config_path, overrides)
+    fingerprints = check_inputs(config, Origins(str(config_path), overrides))
+    return config, run_info(config, fingerprints, config_path)
 
 
 def default_run_dir(config_path: str | Path) -> Path:
@@ -39,48 +77,206 @@ def default_run_dir(config_path: str | Path) -> Path:
     return Path("runs") / re.sub(r"[^\w.-]", "_", Path(config_path).stem)
 
 
-def run_info(config: RunConfig) -> dict:
-    """What run.json records: the whole config, versions and the fingerprints of model and data."""
-    import torch
-    import transformers
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
 
-    from gridprune.data import read_hrl
-    from gridprune.models.loading import check_checkpoint_folder, checkpoint_fingerprint, resolve_model_path
 
-    model_path = resolve_model_path(config.model)
-    check_checkpoint_folder(model_path)
+def run_info(config: RunConfig, fingerprints: tuple[str, str], config_path: str | Path | None = None) -> dict:
+    """What run.json records: the whole config and its file, versions and the fingerprints of model and data."""
     return {
         "config": config.model_dump(mode="json"),
+        "config_file": str(Path(config_path).resolve()) if config_path is not None else None,
         "method": config.method,
         "seed": config.seed,
         "created_at": time.time(),
-        "versions": {"gridprune": __version__, "torch": torch.__version__,
-                     "transformers": transformers.__version__, "python": platform.python_version()},
-        "model_fingerprint": checkpoint_fingerprint(model_path),
-        "dataset_fingerprint": read_hrl(config.data).fingerprint(),
+        "versions": {"gridprune": __version__, "torch": _version("torch"),
+                     "transformers": _version("transformers"), "python": platform.python_version()},
+        "model_fingerprint": fingerprints[0],
+        "dataset_fingerprint": fingerprints[1],
     }
 
 
-def start_run(config: RunConfig, run_dir: str | Path) -> RunDir:
-    """Create the run directory for `config` and run it to the end."""
-    run = RunDir.create(run_dir, run_info(config))
-    log.info("run directory %s", run.root)
-    continue_run(run)
+# ---------------------------------------------------------------- claiming a run directory
+
+def _same_run(a: dict, b: dict) -> bool:
+    keys = ("config", "method", "model_fingerprint", "dataset_fingerprint")
+    return all(a.get(key) == b.get(key) for key in keys)
+
+
+def _differences(held: dict, wanted: dict) -> str:
+    """The config keys in which two run.json configs differ, as `key: held -> wanted`, at most five."""
+    def flat(node: Any, prefix: str = "") -> dict[str, Any]:
+        if isinstance(node, dict):
+            return {k: v for key, value in node.items() for k, v in flat(value, f"{prefix}{key}.").items()}
+        return {prefix[:-1]: node}
+    a, b = flat(held.get("config", {})), flat(wanted.get("config", {}))
+    section = METHODS[wanted["method"]].section if wanted.get("method") in METHODS else "settings"
+    changed = [f"{key.replace('settings.', section + '.', 1)} {a.get(key)!r} there, {b.get(key)!r} here"
+               for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
+    for what in ("model", "dataset"):
+        if held.get(f"{what}_fingerprint") != wanted.get(f"{what}_fingerprint") and not changed:
+            changed.append(f"the {what} files have changed since")
+    return "; ".join(changed[:5]) + (f"; and {len(changed) - 5} more" if len(changed) > 5 else "")
+
+
+def _refuse_other_run(run: RunDir, wanted: dict) -> None:
+    """StoreError unless `run` may take `wanted`: it is new, holds the same run, or never started a generation."""
+    if not run.run_json.exists():
+        return
+    held = run.run_info
+    if not run.started():
+        return  # nothing was done under the old config: it may be replaced
+    saved = run.read_checkpoint()
+    done = saved["completed_generations"] if saved else 0
+    source = held.get("config_file") or "a config"
+    if _same_run(held, wanted):
+        raise StoreError(f"run directory {run.root} already holds this run ({done} generations done); "
+                         f"continue it with `gridprune resume {run.root}`")
+    raise StoreError(f"run directory {run.root} already holds a run of {source} with {done} generations done, "
+                     f"which differs from this one: {_differences(held, wanted)}. `gridprune resume {run.root}` "
+                     "would continue that run; choose another --run-dir for this config")
+
+
+def _claim(run_dir: str | Path, info: dict) -> RunDir:
+    """The run directory for `info`, made if missing; StoreError (nothing written) if it holds another run.
+
+    The caller then takes the master lock and writes run.json with `_write_run_info`.
+    """
+    run = RunDir(run_dir)
+    check_can_create(run.root)
+    if run.run_json.exists():
+        run = RunDir.open(run.root)
+        _refuse_other_run(run, info)
+    try:
+        run.root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise StoreError(f"cannot create the run directory {run.root}: {err.strerror or err}") from None
     return run
 
 
+def _write_run_info(run: RunDir, info: dict) -> None:
+    """Under the master lock: write run.json (checking again what _claim checked, now race-free)."""
+    if run.run_json.exists():
+        run.reload()
+        _refuse_other_run(run, info)
+        held = run.run_info
+        if _same_run(held, info):
+            run.make_folders()
+            return
+        log.warning("%s held a run of %s that never started a generation; replacing it with this config",
+                    run.root, held.get("config_file") or "another config")
+        run.replace_run_info(info)
+    else:
+        RunDir.create(run.root, info)
+    run.make_folders()
+
+
+# ---------------------------------------------------------------- running
+
+def start_run(config: RunConfig, run_dir: str | Path, info: dict, export: bool = False) -> tuple[RunDir, dict | None]:
+    """Create the run directory for `config` (run.json: `info`) and run it to the end;
+    with `export`, export the best into RUN_DIR/best too, still as the run's master. Returns the run
+    and the export's report (None without `export`)."""
+    run = _claim(run_dir, info)
+    with run.master_lock():
+        _write_run_info(run, info)
+        log.info("run directory %s", run.root)
+        _run_locked(run, config)
+        return run, export_best(run, replace_own=True) if export else None
+
+
 def run_config(run: RunDir) -> RunConfig:
-    """The config a run was started with."""
+    """The config a run was started with (and changed by `resume --set` since)."""
     config = RunConfig.model_validate(run.run_info["config"])
     check_method_settings(config, str(run.run_json))
     return config
 
 
-def continue_run(run: RunDir) -> None:
-    """Run (or resume) `run` to its last generation, as its one master."""
-    config = run_config(run)
+def repair_history(run: RunDir) -> str | None:
+    """Rebuild history.jsonl if it disagrees with the checkpoint; returns what was wrong (None: nothing)."""
+    saved = run.read_checkpoint()
+    completed = saved["completed_generations"] if saved else 0
+    rows, read_problem = read_history_rows(run)
+    problem = history_problem(run, rows, read_problem, completed)
+    if problem is None and read_problem is not None and run.history_path.exists():
+        problem = read_problem  # a bad line after the completed rows: the master would stop at it
+    if problem is None:
+        return None
+    run.write_history(rebuild_history(run, completed, kept=rows))
+    log.warning("%s; rebuilt it from checkpoint.json, generations/ and results/ (timings of the rebuilt rows are "
+                "lost)", problem)
+    return problem
+
+
+def repair(run: RunDir) -> str | None:
+    """`repair_history` under the master lock (for a run that has nothing left to run)."""
     with run.master_lock():
-        METHODS[config.method].run(run, config)
+        return repair_history(run)
+
+
+def _run_locked(run: RunDir, config: RunConfig) -> None:
+    """Run (or resume) `run` to its last generation; the caller holds the master lock."""
+    repair_history(run)
+    METHODS[config.method].run(run, config)
+    check_search_succeeded(run)
+
+
+def check_search_succeeded(run: RunDir) -> None:
+    """GridpruneError if every evaluation of the search failed: there is no best, whatever the checkpoint says."""
+    saved = run.read_checkpoint()
+    best = saved["search"].get("best") if saved else None
+    if saved and (best is None or best.get("fitness") is None):
+        failures = _failure_reasons(run, saved)
+        reason = f"; the last error: {failures[-1]}" if failures else ""
+        raise GridpruneError(f"every evaluation of the search in {run.root} failed ({len(failures)} failed results "
+                             f"in {run.results_dir}){reason}; there is no best to export")
+
+
+def _failure_reasons(run: RunDir, saved: dict) -> list[str]:
+    reasons = []
+    for key in dict.fromkeys(saved.get("keys", [])):
+        record = stored_result(run, key)
+        if record is not None and record["status"] != "ok":
+            reasons.append(str(record.get("error", "?")).strip().splitlines()[-1] if record.get("error") else "?")
+    return reasons
+
+
+def continue_run(run: RunDir, overrides: Sequence[str | Override] = (), export: bool = False) -> dict | None:
+    """Run (or resume) `run` to its last generation, as its one master, after applying `overrides`
+    (only those `resume --set` allows); with `export`, export the best into RUN_DIR/best as its master
+    still, and return the export's report."""
+    from gridprune.run_changes import changed_config, record_changes
+
+    overrides = as_overrides(overrides)
+    config = changed_config(run, overrides) if overrides else run_config(run)
+    origins = Origins(str(run.run_json), overrides)
+    fingerprints = check_inputs(config, origins)
+    check_fingerprints_unchanged(run, config, fingerprints)
+    with run.master_lock():
+        if overrides:
+            config = changed_config(run, overrides)  # again, now that no master can change the run
+            record_changes(run, config, overrides)
+            METHODS[config.method].resize(run, config)
+        _run_locked(run, config)
+        return export_best(run, replace_own=True) if export else None
+
+
+def check_fingerprints_unchanged(run: RunDir, config: RunConfig, fingerprints: tuple[str, str]) -> None:
+    """StoreError naming the path if the model or the search set changed since the run started."""
+    for what, path, now in (("model", config.model, fingerprints[0]), ("dataset", config.data, fingerprints[1])):
+        if run.run_info.get(f"{what}_fingerprint") != now:
+            raise StoreError(f"{run.root}: the {what} at {path} has changed since the run started; "
+                             "start a new run for it")
+
+
+def progress_of(run: RunDir) -> tuple[int, int]:
+    """Completed and planned generations of a run."""
+    config = run_config(run)
+    saved = run.read_checkpoint()
+    return (saved["completed_generations"] if saved else 0), METHODS[config.method].planned_generations(config)
 
 
 def status_of(run: RunDir) -> dict:
@@ -91,25 +287,87 @@ def status_of(run: RunDir) -> dict:
     return run_status(run, METHODS[config.method].planned_generations(config))
 
 
-def export_best(run: RunDir, out: str | Path | None = None) -> dict:
-    """Export the best individual of `run` (default: into RUN_DIR/best) and return its report."""
+# ---------------------------------------------------------------- export
+
+def report_path(out: Path) -> Path:
+    return out / "report.json"
+
+
+def read_report(out: Path) -> dict | None:
+    """The report.json of an export in `out`, None if there is none (or it cannot be read)."""
+    try:
+        report = read_json(report_path(out))
+    except (FileNotFoundError, StoreError):
+        return None
+    return report if isinstance(report, dict) else None
+
+
+def is_exported(run: RunDir) -> bool:
+    """Whether RUN_DIR/best holds the export of the run's current best, after its last generation."""
+    report, saved = read_report(run.best_dir), run.read_checkpoint()
+    if report is None or saved is None:
+        return False
+    return report.get("completed_generations") == saved["completed_generations"]
+
+
+def export_best(run: RunDir, out: str | Path | None = None, *, force: bool = False, replace_own: bool = False,
+                **speed: Any) -> dict:
+    """Export the best individual of `run` (default: into RUN_DIR/best) and return its report.
+
+    An existing export is replaced only with `force`, or (`replace_own`, at the end
+    of `run` and `resume`) when it is RUN_DIR/best; the report says what it replaced.
+    `speed` is passed to the method's export (threads, rounds).
+    """
     config = run_config(run)
     out = Path(out) if out is not None else run.best_dir
-    report = METHODS[config.method].export(run, config, out)
-    return {"out": str(out), **report}
+    check_search_succeeded(run)
+    previous = read_report(out)
+    may_replace = force or (replace_own and out.resolve() == run.best_dir.resolve())
+    check_can_create(out, "export folder", "--out")
+    if previous is not None and not may_replace:
+        raise StoreError(f"{report_path(out)} already exists (exported after generation "
+                         f"{previous.get('completed_generations', '?')}); pass --force to replace it")
+    if previous is None and out.is_dir() and any(out.iterdir()) and not may_replace:
+        raise StoreError(f"{out} is not empty and holds no export; choose another --out or pass --force")
+    partial = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)  # left by an export that was killed
+    partial.mkdir(parents=True)
+    try:
+        report = METHODS[config.method].export(run, config, partial, **speed)
+        saved = run.read_checkpoint()
+        report["completed_generations"] = saved["completed_generations"]
+        atomic_write_json(report_path(partial), report)
+        _swap_in(partial, out)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    replaced = previous.get("completed_generations", "?") if previous is not None else None
+    return {"out": str(out), "replaced": replaced, **report}
 
 
-def submit_master(config: RunConfig, run_dir: str | Path) -> tuple[str, RunDir]:
+def _swap_in(partial: Path, out: Path) -> None:
+    """Put the finished export `partial` in place of `out`; the old one is removed only once the new one is there."""
+    old = out.with_name(f".{out.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if out.exists():
+        out.rename(old)
+    partial.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- Slurm master
+
+def submit_master(config: RunConfig, run_dir: str | Path, info: dict) -> tuple[str, RunDir]:
     """Create the run directory here and submit its master as a Slurm job; returns the job id."""
     import subprocess
     import sys
     from importlib.resources import files
 
-    from gridprune.errors import GridpruneError
-
-    run = RunDir.create(run_dir, run_info(config))
+    run = _claim(run_dir, info)
+    with run.master_lock():
+        _write_run_info(run, info)
     slurm = config.slurm
-    command = ["sbatch", "--parsable", f"--output={run.jobs_dir / 'master-%j.log'}",
+    command = ["sbatch", "--parsable", f"--output={run.jobs_dir.resolve() / 'master-%j.log'}",
                f"--export=ALL,GRIDPRUNE_PYTHON={sys.executable}",
                f"--time={slurm.master_time_min}", f"--mem={int(slurm.master_mem_gb * 1024)}M"]
     for option, value in (("partition", slurm.master_partition or slurm.partition),
@@ -117,7 +375,20 @@ def submit_master(config: RunConfig, run_dir: str | Path) -> tuple[str, RunDir]:
         if value:
             command.append(f"--{option}={value}")
     template = files("gridprune.templates") / "master.sbatch"
-    proc = subprocess.run([*command, str(template), str(run.root)], capture_output=True, text=True)
+    try:
+        proc = subprocess.run([*command, str(template), str(run.root.resolve())], capture_output=True, text=True)
+    except FileNotFoundError:
+        raise GridpruneError("sbatch not found: `gridprune submit` runs on a Slurm login node") from None
     if proc.returncode:
         raise GridpruneError(f"sbatch refused the master job of {run.root}: {proc.stderr.strip()}")
-    return proc.stdout.strip().split(";")[0], run
+    job_id = proc.stdout.strip().split(";")[0]
+    record_master_job(run, job_id)
+    return job_id, run
+
+
+def record_master_job(run: RunDir, job_id: str) -> None:
+    """Add `job_id` to RUN_DIR/jobs/master_jobs.json, which `status` and `cancel` read."""
+    path = run.jobs_dir / MASTER_JOBS
+    jobs = read_json(path).get("jobs", []) if path.is_file() else []
+    jobs.append({"job_id": job_id, "submitted_at": time.time()})
+    atomic_write_json(path, {"jobs": jobs})

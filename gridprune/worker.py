@@ -1,18 +1,23 @@
 """The evaluation worker: load the model and data once, then score FFN-pruning tasks.
 
-A task is `{"key": ..., "chromosome": {"<layer>": [blocks...]}, "indices": [...] | null}`;
-its result goes straight into the run directory under the task's key. The same
-handler serves every backend: local worker processes and Slurm array tasks.
+A task is `{"key": ..., "chromosome": {"<layer>": [blocks...]}, "indices": [...] | null,
+"score": "corpus" | "utterance_mean", "normalise": bool}` (the last two optional, default
+corpus WER of normalised texts); its result goes straight into the run directory under
+the task's key, with both WERs and which of them is the fitness. The same handler
+serves every backend: local worker processes and Slurm array tasks.
 """
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from gridprune.store import RunDir
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,7 @@ class FfnWorkerSpec:
     data: str
     granularity: int
     start_layer: int
+    audio_dir: str | None = None  # the folder audio names in `data` are relative to
 
 
 class FfnTaskHandler:
@@ -38,21 +44,30 @@ class FfnTaskHandler:
 
         torch.set_num_threads(threads)
         self.run = RunDir.open(spec.run_dir)
+        log.info("loading the model %s", spec.model)
         checkpoint = load_checkpoint(spec.model)
         self.pruner = FfnPruner(checkpoint.model, spec.granularity)
-        self.evaluator = Evaluator(checkpoint, read_hrl(spec.data), start_layer=spec.start_layer)
+        dataset = read_hrl(spec.data, spec.audio_dir)
+        log.info("caching the front end of %d utterances", len(dataset))
+        self.evaluator = Evaluator(checkpoint, dataset, start_layer=spec.start_layer)
 
     def __call__(self, task: dict[str, Any]) -> None:
         pruned = {int(layer): blocks for layer, blocks in task["chromosome"].items()}
         model = self.pruner.apply(pruned)
+        normalise = task.get("normalise", True)
         try:
-            evaluation = self.evaluator.evaluate(model, task.get("indices"))
+            evaluation = self.evaluator.evaluate(model, task.get("indices"), normalise=normalise,
+                                                 fitness_score=task.get("score", "corpus"))
         finally:
             self.pruner.restore()
         self.run.write_result(task["key"], {
             "key": task["key"],
             "status": "ok",
-            "fitness": evaluation.result.wer,
+            "fitness": evaluation.fitness,
+            "fitness_score": evaluation.fitness_score,
+            "wer": evaluation.result.wer,
+            "utterance_mean_wer": evaluation.result.utterance_mean,
+            "normalise": normalise,
             "errors": evaluation.result.errors,
             "words": evaluation.result.words,
             "utterances": len(evaluation.indices),

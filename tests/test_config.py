@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from gridprune.config import ConfigError, parse_config
+from gridprune.config import ConfigError, Override, parse_config
 from gridprune.methods.ga_blocks import GaSettings, search_space, subset_indices
-from gridprune.runs import read_config
+from gridprune.errors import GridpruneError
+from gridprune.runs import prepare_run, read_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "configs" / "demo.yaml"
@@ -31,7 +32,7 @@ def test_demo_config_loads_and_validates():
     config = read_config(DEMO)
     assert config.method == "ga_blocks"
     assert config.model == "demo"  # not taken for a path
-    assert Path(config.data).is_absolute() and config.data.endswith("wav_files_example/example.hrl")
+    assert Path(config.data.path).is_absolute() and config.data.path.endswith("wav_files_example/example.hrl")
     assert config.backend == "local"
     assert config.local.workers == 2
     assert config.fitness.subset is None
@@ -65,13 +66,41 @@ def test_overrides_do_not_change_the_file():
     ("", ["local.nodes=3"], "local.nodes"),
     ("", ["fitness.subset=0"], "fitness.subset"),
     ("", ["seed=1.5"], "seed"),
+    ("", ["seed=-1"], "seed"),
     ("", ["backend=cloud"], "backend"),
 ])
-def test_bad_keys_and_values_are_named(tmp_path, extra, overrides, key):
+def test_bad_keys_and_values_are_named_where_they_were_set(tmp_path, extra, overrides, key):
     path = write(tmp_path, DEMO_TEXT + extra)
     message = config_error(path, overrides)
-    assert str(path) in message
-    assert f"{key}:" in message
+    if overrides:  # the command line is at fault, not the file
+        assert message.startswith(f"--set {key}:") and str(path) not in message
+    else:
+        assert message.startswith(f"{path}: {key}:")
+
+
+@pytest.mark.parametrize("overrides, origin, suggestion", [
+    (["ga.populaton=6"], "--set ga.populaton", "ga.population"),
+    (["local.workrs=3"], "--set local.workrs", "local.workers"),
+    (["slurm.chunksize=3"], "--set slurm.chunksize", "slurm.chunk_size"),
+    (["sed=3"], "--set sed", "seed"),
+    (["ga={populaton: 3}"], "--set ga: ga.populaton", "ga.population"),
+])
+def test_an_unknown_key_gets_the_closest_valid_one_suggested(overrides, origin, suggestion):
+    assert config_error(DEMO, overrides) == f"{origin}: unknown key; did you mean {suggestion}?"
+
+
+def test_an_unknown_key_far_from_every_valid_one_gets_no_suggestion():
+    assert config_error(DEMO, ["zzzzz=1"]) == "--set zzzzz: unknown key"
+
+
+def test_an_unknown_key_in_the_file_is_named_with_the_file_and_a_suggestion(tmp_path):
+    path = write(tmp_path, DEMO_TEXT.replace("  population: 24", "  populaton: 24"))
+    assert config_error(path) == f"{path}: ga.populaton: unknown key; did you mean ga.population?"
+
+
+def test_options_are_named_as_the_user_wrote_them():
+    message = config_error(DEMO, [Override("local.workers", 0, "--workers 0")])
+    assert message.startswith("--workers 0:") and "greater than 0" in message
 
 
 @pytest.mark.parametrize("field, value", [("population", '"many"'), ("pressure", "fast")])
@@ -82,13 +111,6 @@ def test_mistyped_values_in_the_file_are_named(tmp_path, field, value):
     message = config_error(path)
     assert str(path) in message
     assert f"ga.{field}:" in message
-
-
-def test_unknown_key_in_the_ga_section_of_the_file(tmp_path):
-    path = write(tmp_path, DEMO_TEXT.replace("  population: 24", "  populaton: 24"))
-    message = config_error(path)
-    assert str(path) in message
-    assert "ga.populaton: unknown key" in message
 
 
 def test_unknown_method(tmp_path):
@@ -130,16 +152,14 @@ def test_missing_file_names_the_file(tmp_path):
     assert str(path) in message and "no such config file" in message
 
 
-@pytest.mark.parametrize("override, key", [
-    ("ga.population", "ga.population"),   # no `=`
-    ("=30", "=30"),                       # no key
-    ("ga.layers=[0, 2", "ga.layers"),     # a value that is not YAML
-    ("ga.population.x=3", "ga.population.x"),  # a value taken for a section
+@pytest.mark.parametrize("override, start", [
+    ("ga.population", "--set ga.population: expected KEY=VALUE"),   # no `=`
+    ("=30", "--set =30: expected KEY=VALUE"),                        # no key
+    ("ga.layers=[0, 2", "--set ga.layers: the value '[0, 2' is not valid YAML"),
+    ("ga.population.x=3", "--set ga.population.x: ga.population is not a section"),
 ])
-def test_bad_override_is_named_with_the_file(override, key):
-    message = config_error(DEMO, [override])
-    assert str(DEMO) in message
-    assert "--set" in message and key in message
+def test_bad_override_is_named_as_given(override, start):
+    assert config_error(DEMO, [override]).startswith(start)
 
 
 def test_empty_file_is_reported_not_crashed(tmp_path):
@@ -210,3 +230,41 @@ def test_subset_is_sorted_distinct_and_in_range(total, subset):
         assert len(indices) == subset
         assert indices == sorted(set(indices))
         assert all(isinstance(i, int) and 0 <= i < total for i in indices)
+
+
+# --- checks against the model's config.json, before anything is written ---
+
+@pytest.mark.parametrize("overrides, start", [
+    (["ga.pruned_blocks=40"], "--set ga.pruned_blocks: 40: each must be in [1, 32)"),
+    (["ga.granularity=30"], "--set ga.granularity: 30 does not divide the model's FFN width 1024 into equal blocks "
+                            "(nearest that do: 16, 32)"),
+    (["ga.layers=[0, 9]"], "--set ga.layers: [0, 9] must be distinct encoder layers in [0, 4) (the model has 4)"),
+    (["ga.pruned_blocks=[2, 2]"], "--set ga.pruned_blocks: 2 numbers given for 4 pruned layers"),
+])
+def test_settings_are_checked_against_the_models_config_json(overrides, start):
+    with pytest.raises(ConfigError) as caught:
+        prepare_run(DEMO, overrides)
+    assert str(caught.value).startswith(start)
+
+
+def test_a_model_dependent_error_in_the_file_names_the_file(tmp_path):
+    path = write(tmp_path, DEMO_TEXT.replace("  pruned_blocks: 16", "  pruned_blocks: 40"), name="mine.yaml")
+    with pytest.raises(ConfigError) as caught:
+        prepare_run(path)
+    assert str(caught.value).startswith(f"{path}: ga.pruned_blocks: 40:")
+
+
+def test_a_missing_model_or_dataset_is_named_before_the_run(tmp_path):
+    with pytest.raises(GridpruneError, match=f"^{tmp_path / 'nowhere'}: no such checkpoint folder"):
+        prepare_run(DEMO, [f"model={tmp_path / 'nowhere'}"])
+    with pytest.raises(GridpruneError, match=f"^{tmp_path / 'none.hrl'}: no such dataset file"):
+        prepare_run(DEMO, [f"data={tmp_path / 'none.hrl'}"])
+    with pytest.raises(GridpruneError, match=f"^{tmp_path / 'held.hrl'}: no such dataset file"):
+        prepare_run(DEMO, [f"heldout={tmp_path / 'held.hrl'}"])
+
+
+def test_a_checked_config_gives_the_run_json_to_write():
+    config, info = prepare_run(DEMO, ["ga.population=6"])
+    assert info["config"] == config.model_dump(mode="json")
+    assert info["config_file"] == str(DEMO) and info["versions"]["torch"]
+    assert len(info["model_fingerprint"]) == len(info["dataset_fingerprint"]) == 64

@@ -9,9 +9,12 @@ starts in well under a second.
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from gridprune.backends.base import BackendError, TaskFailure
+from gridprune.backends import local
 from gridprune.backends.local import LocalBackend
 
 TIMEOUT_S = 120  # a hung backend fails its test instead of hanging the suite
@@ -280,3 +284,92 @@ def test_close_leaves_no_live_child(make_backend, tmp_path):
     assert not any(alive(child.pid) for child in children)
     assert all(child.exitcode == 0 for child in children)  # told to stop, not killed
     backend.close()  # closing twice is harmless
+
+
+@dataclass(frozen=True)
+class Talker:
+    """Builds a handler after logging its start-up steps, as a worker that loads a model does;
+    `megabytes` of memory are held, so that the worker's size is known."""
+
+    megabytes: int = 0
+
+    def __call__(self, threads: int):
+        import logging
+
+        log = logging.getLogger("gridprune.talker")
+        log.info("loading the model")
+        ballast = bytearray(self.megabytes * 2**20)
+        log.info("caching the front end")
+        return lambda task: len(ballast)
+
+
+def test_start_up_shows_each_workers_steps_and_when_it_is_ready(caplog):
+    caplog.set_level(logging.INFO, logger="gridprune")
+    backend = LocalBackend(Talker(), 2, 1)
+    try:
+        backend.start()
+    finally:
+        backend.close()
+    lines = [r.getMessage() for r in caplog.records if r.name == "gridprune.progress"]
+    assert "starting workers: 2 workers" in lines
+    for number in (1, 2):
+        assert f"starting workers: worker {number}: loading the model" in lines
+        assert f"starting workers: worker {number}: caching the front end" in lines
+    assert any(line.startswith("starting workers: 2/2, worker ") and " ready after " in line for line in lines)
+
+
+def test_more_workers_than_cpus_are_warned_of_with_the_numbers(caplog):
+    cpus = len(os.sched_getaffinity(0))
+    caplog.set_level(logging.WARNING, logger="gridprune")
+    LocalBackend(Talker(), cpus + 1, 1).close()
+    assert f"local.workers={cpus + 1} is more than the {cpus} CPUs available here" in caplog.text
+    caplog.clear()
+    LocalBackend(Talker(), 1, cpus + 1).close()
+    assert f"local.workers=1 x local.threads_per_worker={cpus + 1} = {cpus + 1} threads on {cpus} CPUs" in caplog.text
+    caplog.clear()
+    LocalBackend(Talker(), 1, 1).close()
+    assert caplog.text == ""
+
+
+def test_workers_that_would_not_fit_in_memory_are_warned_of_from_the_first_ones_size(caplog):
+    available = local.available_memory_mib()
+    assert available and available > 200
+    backend = LocalBackend(Talker(megabytes=50), 1, 1)
+    caplog.set_level(logging.WARNING, logger="gridprune")
+    try:
+        backend.start()
+    finally:
+        backend.close()
+    assert caplog.text == ""  # one worker fits
+    size = backend.worker_rss_mib
+    assert 50 < size < available
+    too_many = int(available // size) + 1
+    message = local.memory_warning(too_many, size, available)
+    assert message.startswith(f"{too_many} workers of about {size:,.0f} MiB each (measured on the first to start) "
+                              f"need about {too_many * size / 1024:,.1f} GiB, more than the "
+                              f"{available / 1024:,.1f} GiB available")
+    assert message.endswith(f"set local.workers to {too_many - 1} or fewer")
+    assert local.memory_warning(too_many - 1, size, available) is None
+
+
+def test_a_worker_whose_master_is_gone_exits_quietly(tmp_path):
+    script = (
+        "import sys, time\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "from test_local_backend import Talker\n"
+        "from gridprune.backends.local import LocalBackend\n"
+        "backend = LocalBackend(Talker(), 1, 1)\n"
+        "backend.start()\n"
+        "print(backend.workers[0].process.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    master = subprocess.Popen([sys.executable, "-c", script, str(Path(__file__).parent)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    worker = int(master.stdout.readline())
+    master.kill()  # as SIGKILL or `gridprune cancel` would end it
+    _, stderr = master.communicate(timeout=30)
+    deadline = time.time() + 30
+    while alive(worker) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not alive(worker)
+    assert "Traceback" not in stderr

@@ -97,3 +97,95 @@ def test_fingerprint_follows_weights_not_location(tmp_path):
     b = load_checkpoint(make_checkpoint(tmp_path / "b", False, seed=1)).fingerprint
     c = load_checkpoint(make_checkpoint(tmp_path / "c", False, seed=2)).fingerprint
     assert a == b != c
+
+
+def _resave_with(folder, **changes):
+    """Replace the model of checkpoint `folder` by a random one whose config has `changes` (processor kept)."""
+    from transformers import Wav2Vec2Config, Wav2Vec2ForCTC
+
+    config = Wav2Vec2Config.from_pretrained(folder)
+    for key, value in changes.items():
+        setattr(config, key, value)
+    torch.manual_seed(0)
+    Wav2Vec2ForCTC(config).save_pretrained(folder)
+    return folder
+
+
+def _edit_weights(folder, change):
+    """Rewrite model.safetensors with `change(state_dict)` applied."""
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(folder / "model.safetensors")
+    change(weights)
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+
+
+def test_a_checkpoint_without_its_ctc_head_is_an_error_naming_the_tensors(tmp_path):
+    import shutil
+
+    from gridprune.models import DEMO_MODEL
+
+    folder = tmp_path / "no_head"
+    shutil.copytree(DEMO_MODEL, folder)
+    _edit_weights(folder, lambda w: [w.pop(k) for k in ("lm_head.weight", "lm_head.bias")])
+    with pytest.raises(CheckpointError, match=r"no_head: the checkpoint lacks weights the model needs "
+                                              r"\(a wav2vec2 without its CTC head.*\): lm_head.bias, lm_head.weight$"):
+        load_checkpoint(folder)
+
+
+def test_a_missing_encoder_weight_is_named(tmp_path):
+    folder = make_checkpoint(tmp_path / "ckpt", False)
+    _edit_weights(folder, lambda w: w.pop("wav2vec2.encoder.layers.1.feed_forward.output_dense.weight"))
+    with pytest.raises(CheckpointError, match=r"ckpt: the checkpoint lacks weights the model needs: "
+                                              r"wav2vec2.encoder.layers.1.feed_forward.output_dense.weight$"):
+        load_checkpoint(folder)
+
+
+def test_weights_that_do_not_match_config_json_are_named_with_their_shapes(tmp_path):
+    folder = make_checkpoint(tmp_path / "ckpt", False)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "vocab_size": config["vocab_size"] + 8}))
+    with pytest.raises(CheckpointError, match=r"ckpt: weights do not match the shapes config.json gives: "
+                                              r"lm_head.bias is \(32,\) in the checkpoint, \(40,\) by config.json, "
+                                              r"lm_head.weight is \(32, 32\) in the checkpoint, \(40, 32\)"):
+        load_checkpoint(folder)
+    (folder / "config.json").write_text(json.dumps({**config, "intermediate_size": 48}))
+    with pytest.raises(CheckpointError, match=r"intermediate_dense.weight is \(64, 32\) in the checkpoint, "
+                                              r"\(48, 32\) by config.json.* and 5 more$"):
+        load_checkpoint(folder)
+
+
+def test_weights_the_model_does_not_use_are_a_warning_naming_them(tmp_path, caplog):
+    folder = make_checkpoint(tmp_path / "ckpt", False)
+    _edit_weights(folder, lambda w: w.update({"quantizer.codevectors": torch.zeros(2, 3)}))
+    with caplog.at_level("WARNING", logger="gridprune.models.loading"):
+        checkpoint = load_checkpoint(folder)
+    assert "ckpt: the checkpoint has weights Wav2Vec2ForCTC does not use (ignored): quantizer.codevectors" in caplog.text
+    assert "LOAD REPORT" not in caplog.text  # transformers' own table is not repeated
+    assert checkpoint.model.lm_head.out_features == 32
+
+
+def test_the_training_only_mask_embedding_may_be_missing(tmp_path):
+    folder = _resave_with(make_checkpoint(tmp_path / "ckpt", False), mask_time_prob=0.05)
+    _edit_weights(folder, lambda w: w.pop("wav2vec2.masked_spec_embed"))
+    checkpoint = load_checkpoint(folder)
+    dataset = read_hrl(write_dataset(tmp_path / "data", ["ONE"]))
+    assert isinstance(transcribe(checkpoint.model, checkpoint.processor, dataset.audio()[0]), str)
+
+
+def test_a_tokenizer_larger_than_the_ctc_head_is_an_error(tmp_path):
+    folder = _resave_with(make_checkpoint(tmp_path / "ckpt", False), vocab_size=20)
+    with pytest.raises(CheckpointError, match=r"ckpt: the tokenizer has token ids up to 31 but the CTC head "
+                                              r"\(lm_head, vocab_size in config.json\) has only 20 outputs"):
+        load_checkpoint(folder)
+
+
+def test_ctc_outputs_without_a_token_decode_as_nothing(tmp_path, caplog):
+    folder = _resave_with(make_checkpoint(tmp_path / "ckpt", False), vocab_size=36)
+    with caplog.at_level("WARNING", logger="gridprune.models.loading"):
+        checkpoint = load_checkpoint(folder)
+    assert "4 of the CTC head's 36 outputs have no token in the tokenizer" in caplog.text
+    vocab = checkpoint.processor.tokenizer.get_vocab()
+    logits = torch.full((3, 36), -10.0)
+    logits[0, vocab["O"]] = logits[1, 35] = logits[2, vocab["K"]] = 10.0
+    assert GreedyCtcDecoder(checkpoint.processor).decode(logits) == "OK"

@@ -18,6 +18,7 @@ from gridprune.search import (
     GeneticSearch,
     SearchSpace,
     breed,
+    canonical,
     crossover,
     crossover_layer,
     elites,
@@ -104,23 +105,25 @@ def test_space_normalises_and_validates():
         SearchSpace((3,), 0, (0,))
 
 
-def test_contains_accepts_only_canonical_chromosomes():
+def test_contains_accepts_every_slot_order_of_distinct_genes():
     space = SearchSpace((3, 5), 4, (2, 1))
     assert space.contains(((0, 3), (2,)))
-    assert not space.contains(((3, 0), (2,)))  # unsorted
+    assert space.contains(((3, 0), (2,)))  # a slot order other than sorted is a chromosome too
+    assert not space.contains(((3, 3), (2,)))  # repeated
     assert not space.contains([[0, 3], [2]])  # lists, not tuples
     assert not space.contains(((0, 3),))
     assert not space.contains(((0, 4), (2,)))
 
 
-def test_json_round_trip_and_canonical_form():
+def test_json_round_trip_keeps_the_slot_order_and_canonical_sorts():
     space = SearchSpace((3, 5), 8, (3, 2))
-    chrom = ((1, 4, 7), (0, 2))
-    assert json.loads(json.dumps(to_json(chrom))) == [[1, 4, 7], [0, 2]]
+    chrom = ((7, 1, 4), (2, 0))
+    assert json.loads(json.dumps(to_json(chrom))) == [[7, 1, 4], [2, 0]]
     assert from_json(json.loads(json.dumps(to_json(chrom))), space) == chrom
-    assert from_json([[7, 1, 4], [np.int32(2), 0]], space) == chrom
     parsed = from_json([[7, 1, 4], [np.int32(2), 0]], space)
+    assert parsed == chrom
     assert all(type(g) is int for genes in parsed for g in genes)
+    assert canonical(parsed) == ((1, 4, 7), (0, 2)) == canonical(((4, 7, 1), (0, 2)))
 
 
 @pytest.mark.parametrize(
@@ -157,7 +160,10 @@ def search_settings(draw):
         population_size=size,
         pressure=draw(st.floats(0.5, 6)),
         mutation_rate=draw(st.sampled_from([0.0, 0.1, 0.5])),
-        slot_order=draw(st.sampled_from(["shuffled", "sorted"])),
+        slot_order=draw(st.sampled_from(["inherited", "shuffled", "sorted"])),
+        crossover=draw(st.sampled_from(["paper", "original"])),
+        elitism=draw(st.sampled_from(["paper", "original"])),
+        rescore_best=draw(st.booleans()),
         keep_best=draw(st.integers(0, size - 1)),
         generations=4,
         seed=draw(st.integers(0, 2**32)),
@@ -175,7 +181,8 @@ def test_every_individual_is_valid(kwargs):
         return math.inf if total % 5 == 0 else float(total)
 
     for population in run(search, fitness, 4):
-        assert len(population) == kwargs["population_size"]
+        # with rescore_best, the best so far may follow the population
+        assert len(population) in (kwargs["population_size"], kwargs["population_size"] + 1)
         for chrom in population:
             space.validate(chrom)
     assert search.finished
@@ -184,15 +191,14 @@ def test_every_individual_is_valid(kwargs):
 @settings(max_examples=100, deadline=None)
 @given(st.data())
 def test_crossover_of_unsorted_parents_gives_a_valid_layer(data):
-    # Unsorted parents reach the "mutate" branch of Algorithm 2 (sorted ones cannot).
+    # Unsorted parents reach the "mutate" branch of Algorithm 2 (sorted ones cannot in the paper's variant).
     granularity = data.draw(st.integers(1, 8))
     n = data.draw(st.integers(0, granularity))
     genes_a = data.draw(st.permutations(range(granularity)))[:n]
     genes_b = data.draw(st.permutations(range(granularity)))[:n]
     rng = np.random.default_rng(data.draw(st.integers(0, 99)))
-    child = crossover_layer(genes_a, genes_b, granularity, rng)
+    child = crossover_layer(genes_a, genes_b, granularity, rng, data.draw(st.sampled_from(["paper", "original"])))
     assert len(child) == n == len(set(child))
-    assert list(child) == sorted(child)
     assert all(0 <= g < granularity for g in child)
 
 
@@ -206,7 +212,7 @@ def test_crossover_of_sorted_parents_only_recombines(data):
     genes_a = tuple(sorted(data.draw(st.permutations(range(granularity)))[:n]))
     genes_b = tuple(sorted(data.draw(st.permutations(range(granularity)))[:n]))
     coins = data.draw(st.lists(st.sampled_from([0.1, 0.9]), min_size=n, max_size=n))
-    child = crossover_layer(genes_a, genes_b, granularity, ScriptedRng(coins))  # no integers() available
+    child = crossover_layer(genes_a, genes_b, granularity, ScriptedRng(coins), "paper")  # no integers() available
     assert set(child) <= set(genes_a) | set(genes_b)
 
 
@@ -296,36 +302,50 @@ def test_selection_needs_three_individuals():
 # --- crossover (Algorithm 2) -----------------------------------------------------------------
 
 
-def test_crossover_takes_the_chosen_parents_gene():
-    # below 0.5 chooses parent a, otherwise parent b
-    assert crossover_layer((0, 1), (2, 3), 8, ScriptedRng([0.1, 0.9])) == (0, 3)
-    assert crossover_layer((0, 1), (2, 3), 8, ScriptedRng([0.9, 0.1])) == (1, 2)
+@pytest.mark.parametrize("variant", ["paper", "original"])
+def test_crossover_takes_the_chosen_parents_gene_in_its_slot(variant):
+    # below 0.5 chooses parent a, otherwise parent b; the child keeps the slot order
+    assert crossover_layer((0, 1), (2, 3), 8, ScriptedRng([0.1, 0.9]), variant) == (0, 3)
+    assert crossover_layer((0, 1), (2, 3), 8, ScriptedRng([0.9, 0.1]), variant) == (2, 1)
 
 
-def test_crossover_falls_back_to_the_other_parents_gene():
-    # slot 0 takes a's 1; slot 1 chooses b's 1, already taken, so a's 2
-    assert crossover_layer((1, 2), (0, 1), 8, ScriptedRng([0.1, 0.9])) == (1, 2)
+@pytest.mark.parametrize("variant", ["paper", "original"])
+def test_crossover_falls_back_to_parent_b_when_parent_a_is_chosen(variant):
+    # slot 0 takes b's 2; slot 1 chooses a's 2, already taken, so b's 0, in both variants
+    assert crossover_layer((1, 2), (2, 0), 8, ScriptedRng([0.9, 0.1]), variant) == (2, 0)
 
 
-def test_crossover_mutates_when_both_genes_are_taken():
+def test_crossover_falls_back_to_parent_a_only_in_the_paper_variant():
+    # slot 0 takes a's 1; slot 1 chooses b's 1, already taken: the paper takes a's 2,
+    # the original code mutates at once: free blocks [0, 2, 3, ...], integers() picks index 2 -> 3
+    assert crossover_layer((1, 2), (0, 1), 8, ScriptedRng([0.1, 0.9]), "paper") == (1, 2)
+    rng = ScriptedRng([0.1, 0.9], integers=[2])
+    assert crossover_layer((1, 2), (0, 1), 8, rng, "original") == (1, 3)
+    assert rng.integer_values == []
+
+
+@pytest.mark.parametrize("variant", ["paper", "original"])
+def test_crossover_mutates_when_both_genes_are_taken(variant):
     # slot 0: b's 2; slot 1: a's 1; slot 2: a's 2 and b's 1 both taken -> free blocks
     # [0, 3], integers() picks index 1 -> 3
     rng = ScriptedRng([0.9, 0.1, 0.1], integers=[1])
-    assert crossover_layer((0, 1, 2), (2, 0, 1), 4, rng) == (1, 2, 3)
+    assert crossover_layer((0, 1, 2), (2, 0, 1), 4, rng, variant) == (2, 1, 3)
     assert rng.randoms == [] and rng.integer_values == []
 
 
 def test_crossover_of_identical_parents():
-    parent = ((0, 3, 5), (1, 2))
+    parent = ((5, 0, 3), (2, 1))
     space = SearchSpace((0, 1), 6, (3, 2))
     shuffled = set()
     for seed in range(20):
-        assert crossover(parent, parent, space, np.random.default_rng(seed), "sorted") == parent
-        child = crossover(parent, parent, space, np.random.default_rng(seed))
+        for variant in ("paper", "original"):
+            assert crossover(parent, parent, space, np.random.default_rng(seed), "inherited", variant) == parent
+        assert crossover(parent, parent, space, np.random.default_rng(seed), "sorted") == canonical(parent)
+        child = crossover(parent, parent, space, np.random.default_rng(seed), "shuffled")
         space.validate(child)
         shuffled.add(child)
     # shuffled slots pair different genes, and a slot whose two genes are both taken mutates
-    assert parent in shuffled and len(shuffled) > 1
+    assert canonical(parent) in shuffled and len(shuffled) > 1
 
 
 def test_shuffled_crossover_permutes_each_parents_layer_first():
@@ -337,22 +357,24 @@ def test_shuffled_crossover_permutes_each_parents_layer_first():
         for genes_a, genes_b in zip(parent_a, parent_b):  # per layer: permute a, permute b, Algorithm 2
             genes_a = [genes_a[i] for i in rng.permutation(len(genes_a))]
             genes_b = [genes_b[i] for i in rng.permutation(len(genes_b))]
-            expected.append(crossover_layer(genes_a, genes_b, 8, rng))
-        child = crossover(parent_a, parent_b, space, np.random.default_rng(seed))
-        assert child == tuple(expected)
+            expected.append(tuple(sorted(crossover_layer(genes_a, genes_b, 8, rng))))
+        child = crossover(parent_a, parent_b, space, np.random.default_rng(seed), "shuffled")
+        assert child == tuple(expected)  # canonical: the order of a shuffled child carries nothing
         assert all(type(g) is int for genes in child for g in genes)
 
 
-def test_crossover_refuses_an_unknown_slot_order():
+def test_crossover_refuses_an_unknown_slot_order_or_variant():
     with pytest.raises(ValueError, match="slot_order"):
         crossover(((0,),), ((1,),), SearchSpace((0,), 2, (1,)), np.random.default_rng(0), "random")
+    with pytest.raises(ValueError, match="crossover"):
+        crossover(((0,),), ((1,),), SearchSpace((0,), 2, (1,)), np.random.default_rng(0), "inherited", "mine")
 
 
 def test_crossover_of_disjoint_parents_takes_one_gene_per_slot():
     genes_a, genes_b = (0, 2, 4, 6), (1, 3, 5, 7)
     for seed in range(20):
         coins = np.random.default_rng(seed).random(4) < 0.5  # the draws crossover will make
-        expected = tuple(sorted(a if coin else b for a, b, coin in zip(genes_a, genes_b, coins)))
+        expected = tuple(a if coin else b for a, b, coin in zip(genes_a, genes_b, coins))
         assert crossover_layer(genes_a, genes_b, 8, np.random.default_rng(seed)) == expected
 
 
@@ -367,20 +389,21 @@ def test_crossover_goes_layer_by_layer_in_order():
     assert crossover(parent_a, parent_b, space, np.random.default_rng(3), "sorted") == expected
 
 
-@pytest.mark.parametrize("slot_order", ["shuffled", "sorted"])
-def test_only_shuffled_slots_mutate_inside_crossover_during_a_search(slot_order, monkeypatch):
+@pytest.mark.parametrize("slot_order", ["inherited", "shuffled", "sorted"])
+def test_only_sorted_slots_never_mutate_inside_the_papers_crossover(slot_order, monkeypatch):
     # With mutation_rate 0, a child's gene outside its parents' genes can only come
-    # from Algorithm 2's "mutate" branch (both slot-i genes already in the child).
+    # from Algorithm 2's "mutate" branch (both slot-i genes already in the child):
+    # sorted parents never reach it; inherited slot orders differ between parents, so they can.
     crossings = []
 
-    def recording_crossover(parent_a, parent_b, space, rng, slot_order):
-        child = crossover(parent_a, parent_b, space, rng, slot_order)
+    def recording_crossover(parent_a, parent_b, space, rng, slot_order, variant):
+        child = crossover(parent_a, parent_b, space, rng, slot_order, variant)
         crossings.append((parent_a, parent_b, child))
         return child
 
     monkeypatch.setattr(gridprune.search.genetic, "crossover", recording_crossover)
     space = SearchSpace((0, 1), 6, (3, 3))
-    search = GeneticSearch(space, 10, slot_order=slot_order, generations=10, seed=7)
+    search = GeneticSearch(space, 10, slot_order=slot_order, crossover="paper", generations=10, seed=7)
     run(search, lambda chrom: float(sum(chrom[0]) - sum(chrom[1])), 10)
     assert len(crossings) == 100  # every tell breeds, the last one too
     new_genes = sum(
@@ -388,10 +411,10 @@ def test_only_shuffled_slots_mutate_inside_crossover_during_a_search(slot_order,
         for parent_a, parent_b, child in crossings
         for genes_a, genes_b, child_genes in zip(parent_a, parent_b, child)
     )
-    if slot_order == "shuffled":
-        assert new_genes > 0
-    else:
+    if slot_order == "sorted":
         assert new_genes == 0
+    else:
+        assert new_genes > 0
 
 
 # --- mutation ----------------------------------------------------------------------------------
@@ -408,10 +431,18 @@ def test_zero_mutation_rate_changes_nothing_and_draws_nothing():
 def test_full_mutation_replaces_genes_by_free_blocks():
     space = SearchSpace((0, 1, 2), 4, (1, 4, 2))
     for seed in range(30):
-        child = mutate(((2,), (0, 1, 2, 3), (0, 1)), space, 1.0, np.random.default_rng(seed))
+        child = mutate(((2,), (3, 1, 0, 2), (0, 1)), space, 1.0, np.random.default_rng(seed))
         space.validate(child)
         assert child[0] != (2,)
-        assert child[1] == (0, 1, 2, 3)  # no free block in a full layer
+        assert child[1] == (3, 1, 0, 2)  # no free block in a full layer; its slot order is kept
+
+
+def test_mutation_replaces_a_gene_in_its_own_slot():
+    space = SearchSpace((0,), 8, (4,))
+    # slot by slot: 0.9 keeps, 0.1 (< rate 0.5) mutates; free blocks of (7, 2, 5, 0) are
+    # [1, 3, 4, 6] and integers() picks index 2 -> 4, in slot 1
+    rng = ScriptedRng([0.9, 0.1, 0.9, 0.9], integers=[2])
+    assert mutate(((7, 2, 5, 0),), space, 0.5, rng) == ((7, 4, 5, 0),)
 
 
 # --- survival ----------------------------------------------------------------------------------
@@ -436,13 +467,15 @@ def test_elites_are_the_k_best_best_first():
 
 def _bred_from(search: GeneticSearch, pool, fits):
     """What the search breeds from ``pool`` with the random state it holds now."""
+    state = search.state_dict()
     rng = np.random.Generator(np.random.PCG64())
-    rng.bit_generator.state = search.state_dict()["rng"]
-    return breed(pool, fits, search.population_size, search.space, pressure=3.0, mutation_rate=0.0, rng=rng)
+    rng.bit_generator.state = state["rng"]
+    return breed(pool, fits, search.population_size, search.space, pressure=3.0, mutation_rate=0.0, rng=rng,
+                 slot_order=state["slot_order"], variant=state["crossover"])
 
 
 def test_elitism_rescues_the_best_so_far_when_a_generation_is_worse():
-    search = GeneticSearch(SPACE, 6, generations=5, seed=3)
+    search = GeneticSearch(SPACE, 6, elitism="paper", generations=5, seed=3)
     first = search.ask()
     search.tell(first, [2.0, 1.0, 4.0, 3.0, 5.0, 6.0])
     assert search.best == (first[1], 1.0)
@@ -459,7 +492,7 @@ def test_elitism_rescues_the_best_so_far_when_a_generation_is_worse():
 
 
 def test_no_rescue_when_the_generation_is_as_good():
-    search = GeneticSearch(SPACE, 6, generations=5, seed=3)
+    search = GeneticSearch(SPACE, 6, elitism="paper", generations=5, seed=3)
     first = search.ask()
     search.tell(first, [2.0, 1.0, 4.0, 3.0, 5.0, 6.0])
     second = search.ask()
@@ -532,6 +565,9 @@ def test_bad_calls_are_refused():
         (dict(pressure=math.nan), "pressure"),
         (dict(mutation_rate=1.5), "mutation_rate"),
         (dict(slot_order="random"), "slot_order"),
+        (dict(crossover="random"), "crossover"),
+        (dict(elitism="none"), "elitism"),
+        (dict(rescore_best=1), "rescore_best"),
         (dict(keep_best=4), "keep_best"),
         (dict(generations=0), "generations"),
         (dict(seed=-1), "seed"),
@@ -547,7 +583,7 @@ def test_bad_settings_are_refused(kwargs, message):
 # --- determinism and the saved state -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("slot_order", ["shuffled", "sorted"])
+@pytest.mark.parametrize("slot_order", ["inherited", "shuffled", "sorted"])
 def test_same_seed_same_generations_different_seed_different(slot_order):
     fitness = target_distance(TARGET)
     runs = [
@@ -560,16 +596,26 @@ def test_same_seed_same_generations_different_seed_different(slot_order):
 
 def test_slot_orders_give_different_searches():
     fitness = target_distance(TARGET)
-    shuffled, sorted_ = (
+    inherited, shuffled, sorted_ = (
         run(GeneticSearch(SPACE, 8, slot_order=o, generations=3, seed=1), fitness, 3)
-        for o in ("shuffled", "sorted")
+        for o in ("inherited", "shuffled", "sorted")
     )
-    assert shuffled[0] == sorted_[0] and shuffled[1:] != sorted_[1:]
+    assert inherited[0] == shuffled[0] == sorted_[0]
+    assert len({str(inherited[1:]), str(shuffled[1:]), str(sorted_[1:])}) == 3
+    # only the inherited order keeps the slot order of children; the others keep them sorted
+    assert any(c != canonical(c) for c in inherited[2])
+    assert all(c == canonical(c) for c in shuffled[2] + sorted_[2])
 
 
 @pytest.mark.parametrize(
     "options",
-    [{}, dict(mutation_rate=0.1, keep_best=2, pressure=4.0), dict(slot_order="sorted", keep_best=1)],
+    [
+        {},
+        dict(mutation_rate=0.1, keep_best=2, pressure=4.0),
+        dict(slot_order="sorted", keep_best=1),
+        dict(slot_order="inherited", crossover="original", elitism="original", rescore_best=True),
+        dict(slot_order="shuffled", crossover="paper", elitism="paper", rescore_best=True, mutation_rate=0.05),
+    ],
 )
 def test_state_round_trip_through_json_gives_the_same_future(options):
     def fitness(chrom):  # a target distance with some failures
@@ -590,7 +636,8 @@ def test_state_round_trip_through_json_gives_the_same_future(options):
         text = json.dumps(search.state_dict(), allow_nan=False)
         restored = GeneticSearch.from_state_dict(json.loads(text))
         assert restored.state_dict() == search.state_dict()
-        assert restored.state_dict()["slot_order"] == options.get("slot_order", "shuffled")
+        assert restored.state_dict()["slot_order"] == options.get("slot_order", "inherited")
+        assert restored.ask() == search.ask()  # slot order and all
         assert restored.generation == stop
         after = run(restored, fitness, 7 - stop)
         assert before + after == reference
@@ -610,10 +657,16 @@ def test_a_foreign_state_is_refused():
     state = GeneticSearch(SPACE, 4, generations=3, seed=0).state_dict()
     with pytest.raises(ValueError, match="format"):
         GeneticSearch.from_state_dict(state | {"format": "something else"})
-    with pytest.raises(ValueError, match="version"):  # version 1 had no slot_order
+    with pytest.raises(ValueError, match="version 1 cannot be continued .* no slot order"):
         GeneticSearch.from_state_dict(state | {"version": 1})
+    with pytest.raises(ValueError, match="version 2 cannot be continued .* sorted, so it has no slot order"):
+        GeneticSearch.from_state_dict(state | {"version": 2})
+    with pytest.raises(ValueError, match="version"):
+        GeneticSearch.from_state_dict(state | {"version": 99})
     with pytest.raises(ValueError, match="slot_order"):
         GeneticSearch.from_state_dict(state | {"slot_order": "random"})
+    with pytest.raises(ValueError, match="lacks 'elitism'"):
+        GeneticSearch.from_state_dict({k: v for k, v in state.items() if k != "elitism"})
     with pytest.raises(ValueError, match="lacks 'rng'"):
         GeneticSearch.from_state_dict({k: v for k, v in state.items() if k != "rng"})
     with pytest.raises(ValueError, match="layer 2"):
@@ -625,18 +678,18 @@ def test_a_foreign_state_is_refused():
 
 
 @pytest.mark.parametrize(
-    "slot_order, mutation_rate, best_gain, mean_gain",
+    "options, best_gain, mean_gain",
     [
-        ("shuffled", 0.0, 5, 5),  # the default, the paper's GA
-        ("shuffled", 0.02, 5, 6),
-        ("sorted", 0.0, 2, 4),  # no mutation at all: only recombines and converges early
+        ({}, 6, 8),  # the defaults: the original code's GA (inherited slot order, its crossover and elitism)
+        (dict(crossover="paper", elitism="paper"), 6, 8),  # the paper's Algorithm 2 and elitism
+        (dict(slot_order="shuffled", crossover="paper", elitism="paper"), 6, 6),  # re-shuffled: settles less
+        (dict(slot_order="shuffled", crossover="paper", elitism="paper", mutation_rate=0.02), 6, 5),
+        (dict(slot_order="sorted", crossover="paper", elitism="paper"), 2, 4),  # only recombines, converges early
     ],
 )
-def test_search_approaches_a_hidden_target(slot_order, mutation_rate, best_gain, mean_gain):
+def test_search_approaches_a_hidden_target(options, best_gain, mean_gain):
     fitness = target_distance(TARGET)
-    search = GeneticSearch(
-        SPACE, 30, mutation_rate=mutation_rate, slot_order=slot_order, generations=30, seed=11
-    )
+    search = GeneticSearch(SPACE, 30, generations=30, seed=11, **options)
     populations = run(search, fitness, 30)
     first_best = min(map(fitness, populations[0]))
     first_mean = np.mean([fitness(c) for c in populations[0]])

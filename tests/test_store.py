@@ -458,3 +458,117 @@ def test_a_master_killed_with_sigkill_frees_the_lock(run: RunDir) -> None:
     assert run.master_info()["pid"] == holder.pid  # stale: the killed master could not clean up
     with run.master_lock():
         assert run.master_info()["pid"] == os.getpid()
+
+
+def test_the_lock_probe_tells_a_live_master_from_a_killed_one(run: RunDir) -> None:
+    assert not run.master_alive()  # no lock file yet
+    holder = _python(HOLDER, run.root, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        assert run.master_alive()
+        assert _contend(run.root).returncode == 3  # probing never let a second master in
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+        holder.stdout.close()
+    assert run.master_info()["pid"] == holder.pid and not run.master_alive()
+    with run.master_lock():
+        assert run.master_alive()  # a lock held in this very process counts too
+
+
+def test_a_probe_during_acquisition_does_not_refuse_the_master(run: RunDir) -> None:
+    stop = threading.Event()
+
+    def probe() -> None:
+        while not stop.is_set():
+            run.master_alive()
+
+    prober = threading.Thread(target=probe)
+    prober.start()
+    try:
+        for _ in range(20):
+            with run.master_lock():
+                pass
+    finally:
+        stop.set()
+        prober.join()
+
+
+def test_a_file_or_unwritable_place_is_no_run_directory(tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("mine")
+    with pytest.raises(StoreError, match=f"^{afile} is a file, not a run directory"):
+        RunDir.create(afile, {"seed": 1})
+    with pytest.raises(StoreError, match=f"^cannot create the run directory {afile / 'run'}: {afile} is a file"):
+        RunDir.create(afile / "run", {"seed": 1})
+    with pytest.raises(StoreError, match=f"^{afile} is a file, not a run directory"):
+        RunDir.open(afile)
+    assert afile.read_text() == "mine" and sorted(os.listdir(tmp_path)) == ["afile"]
+
+
+# ---------------------------------------------------------------- history against the truth
+
+def _three_generations(run: RunDir) -> list[dict]:
+    """Three generations as a master writes them; generation 1 repeats one chromosome of generation 0,
+    and one evaluation of generation 2 failed."""
+    keys = [result_key([[g]], MODEL, DATA, SETTINGS) for g in range(6)]
+    fitness = {keys[0]: 0.5, keys[1]: 0.4, keys[2]: 0.3, keys[3]: 0.35, keys[4]: 0.2}
+    for key, value in fitness.items():
+        run.write_result(key, ok_record(key, value, seconds=1.0))
+    run.write_result(keys[5], {"key": keys[5], "status": "failed", "fitness": None, "error": "boom"})
+    populations = [[keys[0], keys[1]], [keys[1], keys[2]], [keys[3], keys[4], keys[5]]]
+    rows = []
+    for generation, population in enumerate(populations):
+        run.write_generation(generation, {"generation": generation, "keys": population})
+        rows.append({"generation": generation, "seconds": 10.0 + generation, "evaluated": 99})
+    run.write_checkpoint({"completed_generations": 3})
+    run.write_history(rows)
+    return rows
+
+
+@pytest.mark.parametrize("damage, problem", [
+    (lambda text: text[: text.rindex("\n", 0, -1) + 1], "ends early"),           # cut at a line break
+    (lambda text: text[: text.rindex("\n", 0, -1) + 9], "line 3 is cut or corrupt"),  # cut inside the last line
+    (None, "is missing"),                                                           # deleted
+])
+def test_a_damaged_history_is_detected_and_rebuilt_from_the_store(run: RunDir, damage, problem) -> None:
+    from gridprune.store.history import history_problem, read_history_rows, rebuild_history
+
+    written = _three_generations(run)
+    if damage is None:
+        run.history_path.unlink()
+    else:
+        run.history_path.write_text(damage(run.history_path.read_text()))
+    rows, read_problem = read_history_rows(run)
+    found = history_problem(run, rows, read_problem, 3)
+    assert str(run.history_path) in found and problem in found and f"holds {len(rows)} of the 3" in found
+    rebuilt = rebuild_history(run, 3, kept=rows)
+    assert [row["generation"] for row in rebuilt] == [0, 1, 2]
+    assert rebuilt[: len(rows)] == written[: len(rows)]  # what the history still had is kept as it was
+    last = rebuilt[2]
+    assert last["rebuilt"] and last["seconds"] is None
+    assert (last["best"], last["worst"], last["best_so_far"]) == (0.2, 0.35, 0.2)
+    assert (last["evaluated"], last["cache_hits"], last["failed"], last["individuals"]) == (3, 0, 1, 3)
+
+
+def test_counts_are_the_results_stored_whichever_master_made_them(run: RunDir) -> None:
+    from gridprune.store.history import generation_counts
+
+    _three_generations(run)
+    counts = generation_counts(run, 3)
+    assert [c["evaluated"] for c in counts] == [2, 1, 3]  # the repeat in generation 1 is a cache hit
+    assert [c["cache_hits"] for c in counts] == [0, 1, 0]
+    assert sum(c["evaluated"] for c in counts) == len(list(run.results_dir.glob("*/*.json")))
+
+
+def test_a_history_longer_than_the_checkpoint_is_fine_and_a_missing_generation_is_named(run: RunDir) -> None:
+    from gridprune.store.history import generation_counts, history_problem, read_history_rows
+
+    _three_generations(run)
+    rows, problem = read_history_rows(run)
+    assert history_problem(run, rows, problem, 2) is None  # killed between history and checkpoint
+    run.generation_path(1).unlink()
+    with pytest.raises(StoreError, match=r"generations/0001.json is missing, but checkpoint.json counts 3"):
+        generation_counts(run, 3)

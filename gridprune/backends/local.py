@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import resource
+import time
 import traceback
 from collections import deque
 from dataclasses import dataclass
@@ -19,24 +21,60 @@ from multiprocessing.connection import Connection, wait
 from typing import Callable, Sequence
 
 from gridprune.backends.base import BackendError, HandlerFactory, Retries, Task, TaskFailure
+from gridprune.progress import Progress
 
 log = logging.getLogger(__name__)
-_READY, _DONE, _RAISED, _FATAL = "ready", "done", "raised", "fatal"
+_READY, _DONE, _RAISED, _FATAL, _PHASE = "ready", "done", "raised", "fatal", "phase"
+
+
+class _PhaseHandler(logging.Handler):
+    """In a starting worker: sends each gridprune log line (e.g. "loading the model") to the master."""
+
+    def __init__(self, conn: Connection):
+        super().__init__(logging.INFO)
+        self.conn = conn
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.conn.send((_PHASE, record.getMessage()))
+        except (OSError, ValueError):
+            pass
+
+
+def _peak_rss_mib() -> float:
+    """This process's peak resident memory, MiB (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _build_handler(factory: HandlerFactory, threads: int, conn: Connection):
+    logger = logging.getLogger("gridprune")
+    phases, level = _PhaseHandler(conn), logger.level
+    logger.addHandler(phases)
+    logger.setLevel(logging.INFO)
+    try:
+        return factory(threads)
+    finally:
+        logger.removeHandler(phases)
+        logger.setLevel(level)
 
 
 def _worker_main(factory: HandlerFactory, threads: int, conn: Connection) -> None:
     try:
-        handler = factory(threads)
+        handler = _build_handler(factory, threads, conn)
     except BaseException:
         conn.send((_FATAL, traceback.format_exc()))
         return
-    conn.send((_READY, None))
-    while (task := conn.recv()) is not None:
-        try:
-            handler(task)
-            conn.send((_DONE, None))
-        except Exception:
-            conn.send((_RAISED, traceback.format_exc()))
+    try:
+        conn.send((_READY, {"rss_mib": _peak_rss_mib()}))
+        while (task := conn.recv()) is not None:
+            try:
+                handler(task)
+                outcome = (_DONE, None)
+            except Exception:
+                outcome = (_RAISED, traceback.format_exc())
+            conn.send(outcome)
+    except (EOFError, OSError):
+        return  # the master is gone (killed, or cancelled): nothing to report to
 
 
 @dataclass
@@ -51,14 +89,21 @@ class LocalBackend:
     """Runs tasks in `workers` processes, each with `threads` torch threads."""
 
     def __init__(self, factory: HandlerFactory, workers: int, threads: int | None = None, max_retries: int = 2):
+        if workers < 1:
+            raise ValueError(f"a local backend needs at least one worker, not {workers}")
         self.factory = factory
         self.size = workers
-        self.threads = threads or max(1, len(os.sched_getaffinity(0)) // workers)  # the CPUs this process may use
+        cpus = len(os.sched_getaffinity(0))  # the CPUs this process may use
+        self.threads = threads or max(1, cpus // workers)
+        warning = cpu_warning(workers, self.threads, cpus)
+        if warning:
+            log.warning(warning)
         self.max_retries = max_retries
         self.context = multiprocessing.get_context("spawn")  # forking a process that holds torch threads can hang
         self.workers: list[_Worker] = []
         self.parallelism = workers
         self.counters = {"worker_restarts": 0}
+        self.worker_rss_mib: float | None = None  # the first worker's peak memory once started
 
     def _start_worker(self) -> _Worker:
         parent, child = self.context.Pipe()
@@ -70,20 +115,43 @@ class LocalBackend:
         return worker
 
     def start(self) -> None:
-        """Start the missing workers and wait until each has built its handler (loaded the model)."""
+        """Start the missing workers and wait until each has built its handler (loaded the model).
+
+        Shows each worker's start-up (what it logs: loading, caching; then ready) as
+        progress, and warns once, from the first worker's measured memory, if all of
+        them would need more memory than the machine has available.
+        """
+        missing = self.size - len(self.workers)
+        if missing <= 0:
+            return
+        available = available_memory_mib()
+        started = time.perf_counter()
         while len(self.workers) < self.size:
             self._start_worker()
-        while starting := [w for w in self.workers if not w.ready]:
-            handles = {w.conn: w for w in starting} | {w.process.sentinel: w for w in starting}
-            for ready in wait(list(handles)):
-                worker = handles[ready]
-                if worker.ready or worker not in self.workers:
-                    continue  # already handled through its other handle
-                message = self._receive(worker) if worker.conn.poll() else None
-                if message is None:
-                    self._replace_dead(worker, lambda task, reason: None)  # raises: it died while starting
-                elif message[0] == _READY:
-                    worker.ready = True
+        number = {id(w): i for i, w in enumerate(self.workers, start=1)}
+        warned = False
+        with Progress(missing, "starting workers", unit="worker") as progress:
+            while starting := [w for w in self.workers if not w.ready]:
+                handles = {w.conn: w for w in starting} | {w.process.sentinel: w for w in starting}
+                for ready in wait(list(handles)):
+                    worker = handles[ready]
+                    if worker.ready or worker not in self.workers:
+                        continue  # already handled through its other handle
+                    message = self._receive(worker) if worker.conn.poll() else None
+                    if message is None:
+                        self._replace_dead(worker, lambda task, reason: None)  # raises: it died while starting
+                    elif message[0] == _PHASE:
+                        progress.note(f"worker {number[id(worker)]}: {message[1]}")
+                    elif message[0] == _READY:
+                        worker.ready = True
+                        rss = (message[1] or {}).get("rss_mib")
+                        progress.step(f"worker {number[id(worker)]} ready after {time.perf_counter() - started:.1f} s")
+                        if rss and not warned:
+                            warned = True
+                            self.worker_rss_mib = rss
+                            warning = memory_warning(self.size, rss, available)
+                            if warning:
+                                log.warning(warning)
 
     def _receive(self, worker: _Worker) -> tuple[str, str | None] | None:
         """The worker's next message; None if its pipe is closed. A worker that could not start ends the backend."""
@@ -126,6 +194,8 @@ class LocalBackend:
                         if kind == _READY:  # a replacement worker
                             worker.ready = True
                             continue
+                        if kind == _PHASE:  # a replacement worker, starting
+                            continue
                         task, worker.task = worker.task, None
                         if kind == _DONE:
                             on_done(task)
@@ -162,3 +232,36 @@ class LocalBackend:
                 worker.process.join()
             worker.conn.close()
         self.workers.clear()
+
+
+def cpu_warning(workers: int, threads: int, cpus: int) -> str | None:
+    """Why `workers` workers of `threads` threads each oversubscribe `cpus` CPUs, or None if they do not."""
+    if workers > cpus:
+        return (f"local.workers={workers} is more than the {cpus} CPUs available here: the workers will share "
+                f"them and run no faster than {cpus} would, each holding its own copy of the model in memory")
+    if workers * threads > cpus:
+        return (f"local.workers={workers} x local.threads_per_worker={threads} = {workers * threads} threads "
+                f"on {cpus} CPUs: the threads will compete for them")
+    return None
+
+
+def memory_warning(workers: int, rss_mib: float, available_mib: float | None) -> str | None:
+    """Why `workers` workers of `rss_mib` each would not fit in `available_mib`, or None if they would."""
+    if available_mib is None or workers * rss_mib <= available_mib:
+        return None
+    fits = max(1, int(available_mib // rss_mib))
+    return (f"{workers} workers of about {rss_mib:,.0f} MiB each (measured on the first to start) need about "
+            f"{workers * rss_mib / 1024:,.1f} GiB, more than the {available_mib / 1024:,.1f} GiB available on this "
+            f"machine: set local.workers to {fits} or fewer")
+
+
+def available_memory_mib() -> float | None:
+    """MemAvailable of /proc/meminfo in MiB (None where there is no such file)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None

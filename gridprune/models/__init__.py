@@ -2,7 +2,8 @@
 
 from gridprune.models.decoding import GreedyCtcDecoder, input_values, transcribe
 from gridprune.models.evaluator import Evaluation, Evaluator
-from gridprune.models.loading import DEMO_MODEL, Checkpoint, CheckpointError, load_checkpoint
+from gridprune.checkpoint_files import DEMO_MODEL, CheckpointError
+from gridprune.models.loading import Checkpoint, load_checkpoint
 
 __all__ = [
     "DEMO_MODEL",

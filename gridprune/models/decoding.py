@@ -7,11 +7,13 @@ on which utterances share a batch.
 
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 import torch
 from transformers import Wav2Vec2Processor
 
-from gridprune.data import SAMPLE_RATE
+from gridprune.data import SAMPLE_RATE, Dataset, load_audio
 
 
 class GreedyCtcDecoder:
@@ -31,7 +33,8 @@ class GreedyCtcDecoder:
         """Text of one utterance's logits, shape (frames, vocab) or (1, frames, vocab)."""
         ids = logits.reshape(-1, logits.shape[-1]).argmax(dim=-1)
         ids = torch.unique_consecutive(ids).tolist()
-        text = "".join(self.pieces[i] for i in ids if i != self.pad_id)
+        pieces, known = self.pieces, len(self.pieces)  # outputs without a token decode as nothing
+        text = "".join(pieces[i] for i in ids if i != self.pad_id and i < known)
         return " ".join(text.split())
 
 
@@ -47,3 +50,10 @@ def transcribe(model: torch.nn.Module, processor: Wav2Vec2Processor, audio: np.n
     """Text of one utterance through the whole model."""
     decoder = decoder or GreedyCtcDecoder(processor)
     return decoder.decode(model(input_values(processor, audio)).logits)
+
+
+def transcribe_dataset(model: torch.nn.Module, processor: Wav2Vec2Processor, dataset: Dataset) -> Iterator[str]:
+    """The text of each utterance of `dataset` in order, reading one audio file at a time (little memory)."""
+    decoder = GreedyCtcDecoder(processor)
+    for utterance in dataset.utterances:
+        yield transcribe(model, processor, load_audio(utterance.audio_path), decoder)

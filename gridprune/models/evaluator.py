@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Literal, Sequence
 
 import torch
 from transformers import Wav2Vec2ForCTC
@@ -15,15 +15,37 @@ from gridprune.models.forward import hidden_before_layer, logits_from_layer
 from gridprune.models.loading import Checkpoint
 from gridprune.wer import WerResult, score
 
+FitnessScore = Literal["corpus", "utterance_mean"]
+FITNESS_SCORES: tuple[FitnessScore, ...] = ("corpus", "utterance_mean")
+
 
 @dataclass(frozen=True)
 class Evaluation:
-    """The outcome of decoding (part of) a dataset."""
+    """The outcome of decoding (part of) a dataset, and which WER is its fitness (`fitness_score`)."""
 
     result: WerResult
     hypotheses: tuple[str, ...]
     indices: tuple[int, ...]
     seconds: float
+    fitness_score: FitnessScore = "corpus"
+
+    @property
+    def fitness(self) -> float:
+        """The corpus WER, or the mean of per-utterance WERs, as `fitness_score` says."""
+        return self.result.utterance_mean if self.fitness_score == "utterance_mean" else self.result.wer
+
+
+def scored(references: Sequence[str], hypotheses: Sequence[str], indices: Sequence[int], seconds: float, *,
+           fitness_score: FitnessScore = "corpus", normalise: bool = True) -> Evaluation:
+    """The `Evaluation` of `hypotheses` against `references` (one per utterance at `indices`).
+
+    `normalise=False` compares texts as the original code did (see `gridprune.wer`).
+    """
+    if fitness_score not in FITNESS_SCORES:
+        raise ValueError(f"fitness score must be one of {FITNESS_SCORES}, got {fitness_score!r}")
+    result = score(references, hypotheses, normalise=normalise)
+    return Evaluation(result=result, hypotheses=tuple(hypotheses), indices=tuple(indices), seconds=seconds,
+                      fitness_score=fitness_score)
 
 
 class Evaluator:
@@ -46,8 +68,10 @@ class Evaluator:
         ]
         self.cache_seconds = time.perf_counter() - started
 
-    def evaluate(self, model: Wav2Vec2ForCTC | None = None, indices: Sequence[int] | None = None) -> Evaluation:
-        """Decode the utterances at `indices` (default: all) with `model` (default: the checkpoint's)."""
+    def evaluate(self, model: Wav2Vec2ForCTC | None = None, indices: Sequence[int] | None = None, *,
+                 fitness_score: FitnessScore = "corpus", normalise: bool = True) -> Evaluation:
+        """Decode the utterances at `indices` (default: all) with `model` (default: the checkpoint's)
+        and score them (see `scored`)."""
         model = model if model is not None else self.checkpoint.model
         indices = tuple(range(len(self.references))) if indices is None else tuple(indices)
         started = time.perf_counter()
@@ -57,25 +81,8 @@ class Evaluator:
                 for i in indices
             )
         seconds = time.perf_counter() - started
-        result = score([self.references[i] for i in indices], hypotheses)
-        return Evaluation(result=result, hypotheses=hypotheses, indices=indices, seconds=seconds)
-
-
-def utterance_rows(dataset: Dataset, evaluation: Evaluation) -> list[dict]:
-    """One JSON-ready row per decoded utterance, with paths relative to the dataset folder."""
-    rows = []
-    for index, hypothesis, utt_score in zip(evaluation.indices, evaluation.hypotheses, evaluation.result.utterances):
-        utterance = dataset.utterances[index]
-        rows.append({
-            "audio": utterance.audio_path.relative_to(dataset.path.parent.resolve()).as_posix(),
-            "line": utterance.line,
-            "reference": utterance.transcription,
-            "hypothesis": hypothesis,
-            "words": utt_score.words,
-            "errors": utt_score.errors,
-            "wer": utt_score.wer,
-        })
-    return rows
+        return scored([self.references[i] for i in indices], hypotheses, indices, seconds,
+                      fitness_score=fitness_score, normalise=normalise)
 
 
 def decode_dataset(model: Wav2Vec2ForCTC, processor, dataset: Dataset) -> Evaluation:

@@ -58,3 +58,35 @@ def save_pruned(checkpoint: Checkpoint, pruned: Mapping[int, Sequence[int]], gra
     finally:
         pruner.restore()
     return padded
+
+
+def summary(pruned: Mapping[int, Sequence[int]], granularity: int, layers: int, params_before: int,
+            params_after: int) -> dict:
+    """What an export kept and removed, as report keys and one sentence (`summary`), e.g.
+    "kept 71.3% of parameters (2,607,840 of 3,658,464); removed 50% of FFN rows in 4 of 4 layers"."""
+    shares = {layer: len(blocks) / granularity for layer, blocks in pruned.items() if blocks}
+    removed = sum(shares.values()) / layers  # of all FFN rows, every layer the same width
+    kept = params_after / params_before
+    text = f"kept {kept:.1%} of parameters ({params_after:,} of {params_before:,}); "
+    if not shares:
+        text += "removed no FFN rows"
+    else:
+        low, high = min(shares.values()), max(shares.values())
+        share = _percent(low) if low == high else f"{_percent(low)}-{_percent(high)}"
+        text += f"removed {share} of FFN rows in {len(shares)} of {layers} layers"
+        if low != high or len(shares) != layers:
+            text += f" ({_percent(removed)} of all FFN rows)"
+    return {
+        "params_kept": kept,
+        "ffn_rows_removed": removed,
+        "ffn_rows_removed_per_layer": {str(layer): share for layer, share in sorted(shares.items())},
+        "pruned_layers": len(shares),
+        "encoder_layers": layers,
+        "summary": text,
+    }
+
+
+def _percent(share: float) -> str:
+    """50%, 62.5%, 33.3%: at most one decimal, none when it is whole."""
+    text = f"{share * 100:.1f}"
+    return (text[:-2] if text.endswith(".0") else text) + "%"

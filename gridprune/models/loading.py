@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,19 +10,21 @@ from pathlib import Path
 from transformers import Wav2Vec2ForCTC, Wav2Vec2Processor
 from transformers.utils import logging as transformers_logging
 
-from gridprune.errors import GridpruneError
+from gridprune.checkpoint_files import (  # the torch-free half of loading
+    CheckpointError,
+    check_checkpoint_folder,
+    checkpoint_fingerprint,
+    resolve_model_path,
+)
 
 # No model is ever fetched from a hub: a checkpoint is a folder on disk.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 transformers_logging.disable_progress_bar()
 
-DEMO_MODEL = Path(__file__).resolve().parent.parent / "demo" / "model"
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json")
-PROCESSOR_FILES = ("processor_config.json", "preprocessor_config.json")
+# Parameters the model has that inference never reads: SpecAugment's mask embedding is used in training only.
+UNUSED_IN_INFERENCE = {"wav2vec2.masked_spec_embed"}
 
-
-class CheckpointError(GridpruneError, ValueError):
-    """A checkpoint folder cannot be loaded; the message names the path and what is missing."""
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -36,57 +37,62 @@ class Checkpoint:
     fingerprint: str
 
 
-def resolve_model_path(spec: str | Path) -> Path:
-    """`demo` names the shipped demo model; anything else is a folder path."""
-    return DEMO_MODEL if str(spec) == "demo" else Path(spec).expanduser()
-
-
 def load_checkpoint(spec: str | Path) -> Checkpoint:
     """Load `spec` (a checkpoint folder, or `demo`) for CPU inference."""
     path = resolve_model_path(spec)
     check_checkpoint_folder(path)
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()  # its load table would only repeat what is checked below
     try:
-        model = Wav2Vec2ForCTC.from_pretrained(path, local_files_only=True)
+        model, info = Wav2Vec2ForCTC.from_pretrained(path, local_files_only=True, output_loading_info=True,
+                                                     ignore_mismatched_sizes=True)
     except Exception as exc:  # torch, safetensors and transformers each raise their own kinds
         raise CheckpointError(f"{path}: cannot load the model: {exc}") from None
+    finally:
+        transformers_logging.set_verbosity(verbosity)
+    check_loading_info(path, info)
     try:
         processor = Wav2Vec2Processor.from_pretrained(path, local_files_only=True)
     except Exception as exc:
         raise CheckpointError(f"{path}: cannot load the processor (feature extractor + tokenizer): {exc}") from None
+    check_vocabulary(path, model, processor)
     model.float().eval()
     return Checkpoint(path=path, model=model, processor=processor, fingerprint=checkpoint_fingerprint(path))
 
 
-def check_checkpoint_folder(path: Path) -> None:
-    """Raise CheckpointError naming what a checkpoint folder lacks."""
-    if not path.exists():
-        raise CheckpointError(f"{path}: no such checkpoint folder")
-    if not path.is_dir():
-        raise CheckpointError(f"{path}: a checkpoint must be a folder (with config.json and weights)")
-    config_file = path / "config.json"
-    if not config_file.is_file():
-        raise CheckpointError(f"{path}: missing config.json")
-    try:
-        config = json.loads(config_file.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{config_file}: unreadable: {exc}") from None
-    if config.get("model_type") != "wav2vec2":
-        raise CheckpointError(f"{config_file}: model_type is {config.get('model_type')!r}; gridprune needs 'wav2vec2'")
-    if not any((path / name).is_file() for name in WEIGHT_FILES):
-        raise CheckpointError(f"{path}: missing model weights (one of {', '.join(WEIGHT_FILES)})")
-    if not any((path / name).is_file() for name in PROCESSOR_FILES):
-        raise CheckpointError(f"{path}: missing the feature extractor config (one of {', '.join(PROCESSOR_FILES)})")
-    if not (path / "vocab.json").is_file() and not (path / "tokenizer.json").is_file():
-        raise CheckpointError(f"{path}: missing the tokenizer vocabulary (vocab.json)")
+def _names(keys, limit: int = 8) -> str:
+    keys = sorted(keys)
+    more = f" and {len(keys) - limit} more" if len(keys) > limit else ""
+    return ", ".join(keys[:limit]) + more
 
 
-def checkpoint_fingerprint(path: Path) -> str:
-    """A hash of the config and weight files' contents, independent of the folder's location."""
-    digest = hashlib.sha256()
-    weights = sorted(p for p in path.iterdir() if p.suffix in (".safetensors", ".bin") and p.is_file())
-    for file in [path / "config.json", *weights]:
-        digest.update(file.name.encode())
-        with file.open("rb") as stream:
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
+def check_loading_info(path: Path, info: dict) -> None:
+    """CheckpointError if the model needs weights the checkpoint lacks or has in another shape; warn of unused ones.
+
+    transformers would initialise such weights at random, differently in every
+    process, so every worker would score a different model.
+    """
+    missing = set(info["missing_keys"]) - UNUSED_IN_INFERENCE
+    if missing:
+        hint = " (a wav2vec2 without its CTC head, i.e. not fine-tuned for recognition?)" if any(
+            key.startswith("lm_head.") for key in missing) else ""
+        raise CheckpointError(f"{path}: the checkpoint lacks weights the model needs{hint}: {_names(missing)}")
+    if info["mismatched_keys"]:
+        shapes = {f"{key} is {tuple(found)} in the checkpoint, {tuple(wanted)} by config.json"
+                  for key, found, wanted in info["mismatched_keys"]}
+        raise CheckpointError(f"{path}: weights do not match the shapes config.json gives: {_names(shapes, 4)}")
+    if info["unexpected_keys"]:
+        log.warning("%s: the checkpoint has weights Wav2Vec2ForCTC does not use (ignored): %s",
+                    path, _names(info["unexpected_keys"]))
+
+
+def check_vocabulary(path: Path, model: Wav2Vec2ForCTC, processor: Wav2Vec2Processor) -> None:
+    """CheckpointError if the tokenizer has ids the CTC head cannot output; warn if the head has outputs without a token."""
+    outputs = model.lm_head.out_features
+    ids = processor.tokenizer.get_vocab().values()
+    if max(ids) >= outputs:
+        raise CheckpointError(f"{path}: the tokenizer has token ids up to {max(ids)} but the CTC head "
+                              f"(lm_head, vocab_size in config.json) has only {outputs} outputs")
+    if len(set(ids)) < outputs:
+        log.warning("%s: %d of the CTC head's %d outputs have no token in the tokenizer; they decode as nothing",
+                    path, outputs - len(set(ids)), outputs)

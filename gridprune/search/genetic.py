@@ -4,20 +4,33 @@ All randomness comes from one PCG64 generator held by the search; breeding happe
 in ``tell``, so ``state_dict()`` taken after a ``tell`` already holds the next
 population, and a search restored from it continues exactly as the original would.
 
+Re-scoring the best so far (``rescore_best``, for a fitness measured on data that
+changes from one generation to the next): ``ask`` then returns, after the
+population, the best so far when no individual of the population has its block
+set, and ``tell`` takes the best so far's fitness on this generation's data (from
+that extra individual, or from the first individual with its block set) before
+comparing it with the generation's best or putting it back into the population.
+So the best so far is never compared across data, and its recorded fitness is
+the one of the latest generation.
+
 State format (``state_dict``; only dict/list/str/int/float/bool/None)::
 
-    {"format": "gridprune.search.GeneticSearch", "version": 2,
+    {"format": "gridprune.search.GeneticSearch", "version": 3,
      "space": {"layers": [int], "granularity": int, "pruned_blocks": [int]},
      "population_size": int, "pressure": float, "mutation_rate": float,
-     "slot_order": "shuffled" | "sorted", "keep_best": int, "generations": int, "seed": int,
+     "slot_order": "inherited" | "shuffled" | "sorted", "crossover": "paper" | "original",
+     "elitism": "paper" | "original", "rescore_best": bool,
+     "keep_best": int, "generations": int, "seed": int,
      "seed_individuals": [chromosome], "generation": int,
      "population": [chromosome],        # the generation that ask() returns next
      "best": null | {"chromosome": chromosome, "fitness": float | null},
      "rng": <numpy PCG64 bit_generator.state: large ints, exact in JSON>}
 
-A chromosome is a list of lists of block indexes (``to_json``). A fitness of
-``null`` means failed (infinite), since JSON has no infinity. Version 1 had no
-``slot_order`` (its crossover paired sorted slots) and is refused.
+A chromosome is a list of lists of block indexes in slot order (``to_json``). A
+fitness of ``null`` means failed (infinite), since JSON has no infinity. Older
+versions are refused: version 1 had no ``slot_order``, version 2 kept every
+layer's genes sorted (no slot order to inherit) and knew neither ``crossover``,
+``elitism`` nor ``rescore_best``.
 """
 
 from __future__ import annotations
@@ -28,16 +41,26 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from gridprune.search.crossover import SLOT_ORDERS, SlotOrder, crossover
+from gridprune.search.crossover import (
+    CROSSOVER_VARIANTS,
+    SLOT_ORDERS,
+    CrossoverVariant,
+    SlotOrder,
+    crossover,
+)
 from gridprune.search.mutation import mutate
-from gridprune.search.sampling import initial_population
+from gridprune.search.sampling import distinct, initial_population
 from gridprune.search.selection import rank_order, select_parents
-from gridprune.search.space import Chromosome, SearchSpace, from_json, to_json
-from gridprune.search.survival import elites, rescue_best
+from gridprune.search.space import Chromosome, SearchSpace, canonical, from_json, to_json
+from gridprune.search.survival import ELITISMS, Elitism, elite_over_last_child, elites, improves, rescue_best
 
 STATE_FORMAT = "gridprune.search.GeneticSearch"
-STATE_VERSION = 2
+STATE_VERSION = 3
 MAX_PRESSURE = 100.0
+_REFUSED_VERSIONS = {
+    1: "it had no slot order",
+    2: "it kept every layer's genes sorted, so it has no slot order to inherit",
+}
 
 
 def breed(
@@ -49,25 +72,32 @@ def breed(
     pressure: float,
     mutation_rate: float,
     rng: np.random.Generator,
-    slot_order: SlotOrder = "shuffled",
+    slot_order: SlotOrder = "inherited",
+    variant: CrossoverVariant = "paper",
 ) -> list[Chromosome]:
     """``n_children`` children, each: select two parents by rank, cross them over
-    (``crossover`` with ``slot_order``), mutate."""
+    (``crossover`` with ``slot_order`` and ``variant``), mutate (keeping the slot order;
+    canonical form unless the slot order is inherited)."""
     order = rank_order(fitnesses)
     children = []
     for _ in range(n_children):
         a, b = select_parents(order, pressure, rng)
-        child = crossover(population[a], population[b], space, rng, slot_order)
-        children.append(mutate(child, space, mutation_rate, rng))
+        child = crossover(population[a], population[b], space, rng, slot_order, variant)
+        child = mutate(child, space, mutation_rate, rng)
+        children.append(child if slot_order == "inherited" else canonical(child))
     return children
 
 
 class GeneticSearch:
     """Ask/tell genetic search over a ``SearchSpace``; fitness is minimised.
 
-    ``keep_best`` > 0 copies the k best of each evaluated generation unchanged into
-    the next one (in place of its last k children); 0 is the paper's behaviour.
-    ``slot_order`` is passed to ``crossover``; "shuffled" is the paper's behaviour.
+    The defaults are the seed paper's code (inherited slot order, its crossover and
+    its elitism). ``slot_order`` and ``crossover`` are passed to ``crossover`` (see
+    ``gridprune.search.crossover``); ``elitism`` is "paper" or "original" (see
+    ``gridprune.search.survival``); ``rescore_best`` re-evaluates the best so far on
+    each generation's data (module docstring). ``keep_best`` > 0 copies the k best of
+    each evaluated generation unchanged into the next one (in place of its last k
+    children); 0 is the paper's behaviour.
     """
 
     def __init__(
@@ -77,7 +107,10 @@ class GeneticSearch:
         *,
         pressure: float = 3.0,
         mutation_rate: float = 0.0,
-        slot_order: SlotOrder = "shuffled",
+        slot_order: SlotOrder = "inherited",
+        crossover: CrossoverVariant = "original",
+        elitism: Elitism = "original",
+        rescore_best: bool = False,
         keep_best: int = 0,
         generations: int,
         seed: int,
@@ -89,6 +122,9 @@ class GeneticSearch:
             pressure,
             mutation_rate,
             slot_order,
+            crossover,
+            elitism,
+            rescore_best,
             keep_best,
             generations,
             seed,
@@ -106,6 +142,9 @@ class GeneticSearch:
         pressure: float,
         mutation_rate: float,
         slot_order: SlotOrder,
+        crossover: CrossoverVariant,
+        elitism: Elitism,
+        rescore_best: bool,
         keep_best: int,
         generations: int,
         seed: int,
@@ -120,6 +159,12 @@ class GeneticSearch:
             raise ValueError(f"mutation_rate must be in [0, 1], got {mutation_rate!r}")
         if slot_order not in SLOT_ORDERS:
             raise ValueError(f"slot_order must be one of {SLOT_ORDERS}, got {slot_order!r}")
+        if crossover not in CROSSOVER_VARIANTS:
+            raise ValueError(f"crossover must be one of {CROSSOVER_VARIANTS}, got {crossover!r}")
+        if elitism not in ELITISMS:
+            raise ValueError(f"elitism must be one of {ELITISMS}, got {elitism!r}")
+        if not isinstance(rescore_best, bool):
+            raise ValueError(f"rescore_best must be true or false, got {rescore_best!r}")
         if not _is_int(keep_best) or not 0 <= keep_best < population_size:
             raise ValueError(f"keep_best must be an int in [0, population_size), got {keep_best!r}")
         if not _is_int(generations) or generations < 1:
@@ -133,10 +178,13 @@ class GeneticSearch:
         self._pressure = float(pressure)
         self._mutation_rate = float(mutation_rate)
         self._slot_order = slot_order
+        self._crossover = crossover
+        self._elitism = elitism
+        self._rescore_best = rescore_best
         self._keep_best = int(keep_best)
         self._generations = int(generations)
         self._seed = int(seed)
-        self._seed_individuals = list(dict.fromkeys(seed_individuals))
+        self._seed_individuals = distinct(seed_individuals)
 
     @property
     def space(self) -> SearchSpace:
@@ -165,29 +213,51 @@ class GeneticSearch:
         return self._generation >= self._generations
 
     def ask(self) -> list[Chromosome]:
-        """The current generation's population; the same list until ``tell``."""
+        """The current generation's population, followed by the best so far when it is to be
+        re-scored and no individual has its block set (module docstring); the same list
+        until ``tell``."""
         if self.finished:
             raise RuntimeError(f"the search finished after {self._generations} generations")
-        return list(self._population)
+        return self._asked()
+
+    def _asked(self) -> list[Chromosome]:
+        asked = list(self._population)
+        if self._rescore_best and self._best is not None and self._elite_position(asked) is None:
+            asked.append(self._best[0])
+        return asked
+
+    def _elite_position(self, asked: Sequence[Chromosome]) -> int | None:
+        assert self._best is not None
+        wanted = canonical(self._best[0])
+        return next((i for i, chrom in enumerate(asked) if canonical(chrom) == wanted), None)
 
     def tell(self, population: Sequence[Chromosome], fitnesses: Sequence[float | None]) -> None:
-        """Record the fitnesses of ``ask()``'s population (lower is better; inf, nan or
-        None mean failed), update the best so far, and breed the next generation."""
+        """Record the fitnesses of ``ask()``'s list (lower is better; inf, nan or None mean
+        failed), update the best so far, and breed the next generation."""
         if self.finished:
             raise RuntimeError(f"the search finished after {self._generations} generations")
-        if not self._is_current(population):
+        asked = self._asked()
+        if not _same(population, asked):
             raise ValueError(
                 f"tell() needs the population that ask() returned for generation {self._generation}"
             )
-        if len(fitnesses) != len(self._population):
-            raise ValueError(f"got {len(fitnesses)} fitnesses for {len(self._population)} individuals")
+        if len(fitnesses) != len(asked):
+            raise ValueError(f"got {len(fitnesses)} fitnesses for {len(asked)} individuals")
         fits = [_fitness(f) for f in fitnesses]
-        pool, pool_fits = self._population, fits
-        if self._best is None or min(fits) < self._best[1]:
-            first = rank_order(fits)[0]
-            self._best = (pool[first], fits[first])
+        pool, pool_fits = self._population, fits[: self._population_size]
+        best = self._best
+        if best is not None and self._rescore_best:
+            best = (best[0], fits[self._elite_position(asked)])  # on this generation's data
+        first = rank_order(pool_fits)[0]
+        over_last_child = False
+        if best is None or improves(pool_fits[first], best[1], self._elitism):
+            self._best = (pool[first], pool_fits[first])
         else:
-            pool, pool_fits = rescue_best(pool, fits, self._best)
+            self._best = best
+            if self._elitism == "paper":
+                pool, pool_fits = rescue_best(pool, pool_fits, best)
+            else:
+                over_last_child = True
         children = breed(
             pool,
             pool_fits,
@@ -197,16 +267,12 @@ class GeneticSearch:
             mutation_rate=self._mutation_rate,
             rng=self._rng,
             slot_order=self._slot_order,
+            variant=self._crossover,
         )
+        if over_last_child:
+            children = elite_over_last_child(children, self._best[0])
         self._population = children + elites(pool, pool_fits, self._keep_best)
         self._generation += 1
-
-    def _is_current(self, population: Sequence[Chromosome]) -> bool:
-        try:
-            given = [tuple(tuple(genes) for genes in chrom) for chrom in population]
-        except TypeError:
-            return False
-        return given == self._population
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue the search, as JSON-ready data (module docstring)."""
@@ -223,6 +289,9 @@ class GeneticSearch:
             "pressure": self._pressure,
             "mutation_rate": self._mutation_rate,
             "slot_order": self._slot_order,
+            "crossover": self._crossover,
+            "elitism": self._elitism,
+            "rescore_best": self._rescore_best,
             "keep_best": self._keep_best,
             "generations": self._generations,
             "seed": self._seed,
@@ -238,10 +307,16 @@ class GeneticSearch:
     @classmethod
     def from_state_dict(cls, state: dict[str, Any]) -> GeneticSearch:
         """Restore a search saved by ``state_dict`` (also after a JSON round trip)."""
-        if state.get("format") != STATE_FORMAT or state.get("version") != STATE_VERSION:
+        version = state.get("version")
+        if state.get("format") == STATE_FORMAT and version in _REFUSED_VERSIONS:
+            raise ValueError(
+                f"a {STATE_FORMAT} state of version {version} cannot be continued by version "
+                f"{STATE_VERSION}: {_REFUSED_VERSIONS[version]}; start a new run"
+            )
+        if state.get("format") != STATE_FORMAT or version != STATE_VERSION:
             raise ValueError(
                 f"not a {STATE_FORMAT} state of version {STATE_VERSION}: "
-                f"format={state.get('format')!r}, version={state.get('version')!r}"
+                f"format={state.get('format')!r}, version={version!r}"
             )
         try:
             space = SearchSpace(
@@ -256,6 +331,9 @@ class GeneticSearch:
                 state["pressure"],
                 state["mutation_rate"],
                 state["slot_order"],
+                state["crossover"],
+                state["elitism"],
+                state["rescore_best"],
                 state["keep_best"],
                 state["generations"],
                 state["seed"],
@@ -281,6 +359,14 @@ class GeneticSearch:
         search._rng = np.random.Generator(np.random.PCG64())
         search._rng.bit_generator.state = rng_state
         return search
+
+
+def _same(given: Sequence[Any], asked: Sequence[Chromosome]) -> bool:
+    """Whether ``given`` is ``asked``, slot order included (JSON-shaped lists are fine)."""
+    try:
+        return [tuple(tuple(genes) for genes in chrom) for chrom in given] == asked
+    except TypeError:
+        return False
 
 
 def _fitness(value: Any) -> float:

@@ -18,7 +18,8 @@ def draw_free_block(taken: Collection[int], granularity: int, rng: np.random.Gen
 
 
 def mutate(chrom: Chromosome, space: SearchSpace, rate: float, rng: np.random.Generator) -> Chromosome:
-    """Replace each gene, with probability ``rate``, by a random block not in its layer's set.
+    """Replace each gene, with probability ``rate``, by a random block not in its layer's set,
+    in the same slot (the slot order is kept).
 
     A rate of 0 draws nothing from ``rng``, so it leaves the paper's random stream intact.
     Layers that prune every block have no free block and are left unchanged.
@@ -31,5 +32,5 @@ def mutate(chrom: Chromosome, space: SearchSpace, rate: float, rng: np.random.Ge
         for slot in range(len(current)):
             if rng.random() < rate and len(current) < space.granularity:
                 current[slot] = draw_free_block(current, space.granularity, rng)
-        layers.append(tuple(sorted(current)))
+        layers.append(tuple(current))
     return tuple(layers)

@@ -6,19 +6,21 @@ from typing import Sequence
 
 import numpy as np
 
-from gridprune.search.space import Chromosome, SearchSpace
+from gridprune.search.space import Chromosome, SearchSpace, canonical
 
 
 def random_chromosome(space: SearchSpace, rng: np.random.Generator) -> Chromosome:
-    """Draw each pruned layer's blocks uniformly without replacement."""
+    """Draw each pruned layer's blocks uniformly without replacement, in the (random) order drawn,
+    which becomes the slot order."""
     return tuple(
-        tuple(sorted(int(g) for g in rng.choice(space.granularity, n, replace=False)))
+        tuple(int(g) for g in rng.choice(space.granularity, n, replace=False))
         for n in space.pruned_blocks
     )
 
 
 def l1_seed(block_norms: Sequence[np.ndarray], space: SearchSpace) -> Chromosome:
-    """Prune, in each layer, the blocks with the smallest L1 norm (ties: lower index first).
+    """Prune, in each layer, the blocks with the smallest L1 norm (ties: lower index first),
+    in ascending block order.
 
     ``block_norms[i]`` holds the L1 norm of each of the ``granularity`` blocks of the
     i-th pruned layer.
@@ -47,7 +49,8 @@ def initial_population(
     rng: np.random.Generator,
     seeds: Sequence[Chromosome] = (),
 ) -> list[Chromosome]:
-    """``size`` distinct individuals: the distinct seeds first, then random chromosomes.
+    """``size`` individuals with distinct block sets (``canonical``): the distinct seeds first,
+    then random chromosomes.
 
     Raises ValueError if the space holds fewer than ``size`` chromosomes or there are
     more distinct seeds than ``size``.
@@ -56,17 +59,25 @@ def initial_population(
         raise ValueError(
             f"the space has only {space.size()} chromosomes, fewer than {size} individuals"
         )
-    population = list(dict.fromkeys(seeds))
-    for seed in population:
+    for seed in seeds:
         space.validate(seed)
+    population = distinct(seeds)
     if len(population) > size:
         raise ValueError(
             f"{len(population)} distinct seed individuals exceed the population size {size}"
         )
-    present = set(population)
+    present = {canonical(chrom) for chrom in population}
     while len(population) < size:
         chrom = random_chromosome(space, rng)
-        if chrom not in present:
-            present.add(chrom)
+        if canonical(chrom) not in present:
+            present.add(canonical(chrom))
             population.append(chrom)
     return population
+
+
+def distinct(chromosomes: Sequence[Chromosome]) -> list[Chromosome]:
+    """The first of each group of chromosomes with the same block sets, in order."""
+    first: dict[Chromosome, Chromosome] = {}
+    for chrom in chromosomes:
+        first.setdefault(canonical(chrom), chrom)
+    return list(first.values())

@@ -1,8 +1,11 @@
 """The search space: which encoder layers are pruned and how many FFN blocks each loses.
 
-A chromosome is, for each pruned layer (in the order of ``SearchSpace.layers``),
-the sorted tuple of the distinct FFN block indexes it removes. This canonical form
-is hashable and maps one-to-one onto the pruned model, so it can key a result cache.
+A chromosome (the genotype) is, for each pruned layer (in the order of
+``SearchSpace.layers``), the tuple of the distinct FFN block indexes it removes,
+in slot order: crossover pairs slot s of one parent with slot s of the other, so
+the order is part of what a child inherits. The pruned model depends only on the
+set of blocks: ``canonical`` (each layer sorted) is the phenotype, which keys the
+result cache, so chromosomes that differ only in slot order are evaluated once.
 """
 
 from __future__ import annotations
@@ -59,7 +62,8 @@ class SearchSpace:
         return math.prod(math.comb(self.granularity, n) for n in self.pruned_blocks)
 
     def validate(self, chrom: Chromosome) -> None:
-        """Raise ValueError, naming the layer, unless ``chrom`` is a canonical chromosome here."""
+        """Raise ValueError, naming the layer, unless ``chrom`` is a chromosome of this space
+        (tuples of distinct ints in range, in any slot order)."""
         if not isinstance(chrom, tuple):
             raise ValueError(f"a chromosome must be a tuple, got {type(chrom).__name__}")
         _check_layer_count(self, chrom)
@@ -67,11 +71,9 @@ class SearchSpace:
             if not isinstance(genes, tuple) or not all(type(g) is int for g in genes):
                 raise ValueError(f"{_layer_name(self, position)}: genes must be a tuple of ints")
             _check_genes(self, position, genes)
-            if list(genes) != sorted(genes):
-                raise ValueError(f"{_layer_name(self, position)}: genes {list(genes)} are not sorted")
 
     def contains(self, chrom: Any) -> bool:
-        """True if ``chrom`` is a canonical chromosome of this space."""
+        """True if ``chrom`` is a chromosome of this space (see ``validate``)."""
         try:
             self.validate(chrom)
         except ValueError:
@@ -79,13 +81,18 @@ class SearchSpace:
         return True
 
 
+def canonical(chrom: Chromosome) -> Chromosome:
+    """The set of blocks each layer prunes, sorted: what the pruned model and its result depend on."""
+    return tuple(tuple(sorted(genes)) for genes in chrom)
+
+
 def to_json(chrom: Chromosome) -> list[list[int]]:
-    """The JSON form of a chromosome: one list of block indexes per pruned layer."""
+    """The JSON form of a chromosome: one list of block indexes per pruned layer, in slot order."""
     return [list(genes) for genes in chrom]
 
 
 def from_json(obj: Any, space: SearchSpace) -> Chromosome:
-    """Parse and validate a JSON chromosome (genes in any order); return its canonical form."""
+    """Parse and validate a JSON chromosome; the slot order is kept (``canonical`` drops it)."""
     if not isinstance(obj, (list, tuple)):
         raise ValueError(f"a chromosome must be a list of layers, got {type(obj).__name__}")
     _check_layer_count(space, obj)
@@ -95,7 +102,7 @@ def from_json(obj: Any, space: SearchSpace) -> Chromosome:
             raise ValueError(f"{_layer_name(space, position)}: genes must be a list")
         ints = tuple(_as_int(g, f"{_layer_name(space, position)}: gene") for g in genes)
         _check_genes(space, position, ints)
-        chrom.append(tuple(sorted(ints)))
+        chrom.append(ints)
     return tuple(chrom)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import socket
 from collections.abc import Iterator
@@ -15,20 +16,26 @@ import filelock
 from gridprune.store.errors import MasterLockedError, StoreError
 from gridprune.store.files import atomic_write_json, read_json_object, unlink_quietly
 
+_ACQUIRE_TIMEOUT_S = 1.0
+
 
 @contextlib.contextmanager
 def master_lock(root: Path) -> Iterator[None]:
     """Hold root/master.lock for the block and describe the holder in root/master.json.
 
-    Raises MasterLockedError at once if a live master holds it. The lock is a kernel flock,
+    Raises MasterLockedError within a second if a live master holds it. The lock is a kernel flock,
     so the OS drops it when its holder dies, even by SIGKILL.
     """
-    lock = filelock.FileLock(root / "master.lock", timeout=0, fallback_to_soft=False)
+    # A short wait, not none: `gridprune status` probes the lock for a moment (lock_is_held).
+    lock = filelock.FileLock(root / "master.lock", timeout=_ACQUIRE_TIMEOUT_S, fallback_to_soft=False)
     try:
-        lock.acquire()
+        lock.acquire(poll_interval=0.05)
     except filelock.Timeout:
         raise MasterLockedError(_locked_message(root)) from None
     except OSError as err:
+        if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise StoreError(f"cannot lock {lock.lock_file}: {err.strerror}; the run directory must be writable "
+                             "by the master") from None
         if err.errno != errno.ENOSYS:
             raise
         # No soft-lock fallback: a marker file would outlive a killed master and block every resume.
@@ -43,6 +50,31 @@ def master_lock(root: Path) -> Iterator[None]:
     finally:
         unlink_quietly(info_path)  # before the release, so it never deletes the next master's file
         lock.release()
+
+
+def lock_is_held(root: Path) -> bool:
+    """Whether some live process holds root/master.lock; a lock left by a killed master is free.
+
+    Probes with a shared lock taken and dropped at once, through a read-only
+    descriptor, so it works without write access and never blocks the master.
+    """
+    try:
+        fd = os.open(root / "master.lock", os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError as err:
+        if err.errno in (errno.EAGAIN, errno.EACCES):
+            return True
+        raise
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
 
 
 def read_master_info(root: Path) -> dict | None:

@@ -48,21 +48,45 @@ class RunDir:
     def create(cls, root: str | Path, run_info: dict) -> RunDir:
         """Make a new run directory holding run_info; an existing one only if its run.json is identical."""
         run = cls(root)
-        run.root.mkdir(parents=True, exist_ok=True)
+        check_can_create(run.root)
         text = dumps(run_info) + "\n"
-        if not publish_exclusive(run.run_json, text.encode()) and run._read_run_info() != loads(text):
+        try:
+            run.root.mkdir(parents=True, exist_ok=True)
+            published = publish_exclusive(run.run_json, text.encode())
+        except OSError as err:
+            raise StoreError(f"cannot create the run directory {run.root}: {err.strerror or err}") from None
+        if not published and run._read_run_info() != loads(text):
             raise StoreError(
                 f"run directory {run.root} already holds a run; use `gridprune resume {run.root}`"
             )
-        for folder in (run.results_dir, run.generations_dir, run.jobs_dir, run.best_dir):
-            folder.mkdir(exist_ok=True)
+        run.make_folders()
         run._run_info = loads(text)
         return run
+
+    def make_folders(self) -> None:
+        """The folders every run has (results, generations, jobs, best)."""
+        for folder in (self.results_dir, self.generations_dir, self.jobs_dir, self.best_dir):
+            folder.mkdir(exist_ok=True)
+
+    def replace_run_info(self, run_info: dict) -> None:
+        """Rewrite run.json (a run restarted with a corrected config, or resumed with changed settings)."""
+        atomic_write_json(self.run_json, run_info)
+        self._run_info = loads(dumps(run_info))
+
+    def started(self) -> bool:
+        """Whether a generation of this run was ever started (its population written) or checkpointed."""
+        if self.checkpoint_path.exists():
+            return True
+        return self.generations_dir.is_dir() and any(self.generations_dir.glob("*.json"))
 
     @classmethod
     def open(cls, root: str | Path) -> RunDir:
         """Open an existing run directory; StoreError naming the path if it holds no readable run."""
         run = cls(root)
+        if run.root.exists() and not run.root.is_dir():
+            raise StoreError(f"{run.root} is a file, not a run directory")
+        if not run.root.exists():
+            raise StoreError(f"{run.root}: no such run directory")
         run._run_info = run._read_run_info()
         return run
 
@@ -72,6 +96,10 @@ class RunDir:
         if self._run_info is None:
             self._run_info = self._read_run_info()
         return self._run_info
+
+    def reload(self) -> None:
+        """Read run.json afresh at the next `run_info` (another process may have rewritten it)."""
+        self._run_info = None
 
     def _read_run_info(self) -> dict:
         info = read_json_object(self.run_json)
@@ -84,8 +112,15 @@ class RunDir:
         return lock.master_lock(self.root)
 
     def master_info(self) -> dict | None:
-        """Host, pid, start time and Slurm job id of the master holding the lock; None if none is recorded."""
+        """Host, pid, start time and Slurm job id of the master recorded in master.json; None if none is.
+
+        A master killed by SIGKILL leaves its master.json behind: `master_alive` tells.
+        """
         return lock.read_master_info(self.root)
+
+    def master_alive(self) -> bool:
+        """Whether a live process holds the master lock (a killed master's lock is free)."""
+        return lock.lock_is_held(self.root)
 
     # ------------------------------------------------------------ results
 
@@ -191,3 +226,18 @@ class RunDir:
             except ValueError as err:
                 raise StoreError(f"cannot read {self.history_path} line {number}: {err}") from err
         return rows
+
+
+def check_can_create(root: Path, what: str = "run directory", option: str = "--run-dir") -> None:
+    """StoreError naming the path unless `root` is, or can be made, a writable folder (nothing is written)."""
+    if root.exists() and not root.is_dir():
+        raise StoreError(f"{root} is a file, not a {what}; choose another {option}")
+    existing = root
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise StoreError(f"cannot create the {what} {root}: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        if existing == root:
+            raise StoreError(f"the {what} {root} is not writable")
+        raise StoreError(f"cannot create the {what} {root}: {existing} is not writable")

@@ -1,0 +1,139 @@
+"""Decode speed of a model before and after pruning, measured so that the figure holds on a busy machine.
+
+The two models take turns utterance by utterance, in alternating order, after
+a warm-up, on a fixed number of torch threads, for several rounds; each round
+gives one speedup (before time over after time over the same utterances at
+nearly the same moment), and the figure is the median of the rounds with their
+min-max spread. A slow spell of the machine then slows both models of a turn
+alike. When the rounds still disagree widely (`BUSY_SPREAD`), the figure is
+flagged as uncertain: the machine was busy. Beside it, the speedup the FLOP
+count predicts (`torch.utils.flop_counter`), which no load changes.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from gridprune.models.decoding import GreedyCtcDecoder, input_values
+from gridprune.progress import Progress
+
+DEFAULT_ROUNDS = 7
+DEFAULT_THREADS = 1  # one worker's share of a node; fixed, so that figures of two exports compare
+DEFAULT_UTTERANCES = 20  # the timing set: the first utterances of the search set
+BUSY_SPREAD = 0.25  # (max - min) / median of the rounds' speedups above this: the figure is uncertain
+
+
+@dataclass(frozen=True)
+class SpeedFigures:
+    """Decode times (medians over rounds, seconds per pass over the timing set) and speedups."""
+
+    seconds_before: float
+    seconds_after: float
+    speedup: float
+    speedup_min: float
+    speedup_max: float
+    rounds: int
+    threads: int
+    utterances: int
+    flops_before: int
+    flops_after: int
+    load_average: float | None
+
+    @property
+    def predicted_speedup(self) -> float:
+        return self.flops_before / self.flops_after
+
+    @property
+    def spread(self) -> float:
+        """(max - min) / median of the rounds' speedups."""
+        return (self.speedup_max - self.speedup_min) / self.speedup
+
+    @property
+    def uncertain(self) -> bool:
+        return self.spread > BUSY_SPREAD
+
+    def report(self) -> dict:
+        """The report.json keys (decode_seconds_before/after and speedup as before, the rest beside them)."""
+        figures = asdict(self)
+        return {
+            "decode_seconds_before": figures.pop("seconds_before"),
+            "decode_seconds_after": figures.pop("seconds_after"),
+            "speedup": figures.pop("speedup"),
+            **{f"speed_{key}" if not key.startswith(("speedup", "flops")) else key: value
+               for key, value in figures.items()},
+            "predicted_speedup": self.predicted_speedup,
+            "speed_uncertain": self.uncertain,
+        }
+
+    def describe(self) -> str:
+        """One line for people: the figure, its spread, and a warning when it is uncertain."""
+        line = (f"decode {self.seconds_before:.3f} s -> {self.seconds_after:.3f} s: {self.speedup:.2f}x "
+                f"(rounds {self.speedup_min:.2f}-{self.speedup_max:.2f}x, median of {self.rounds} on "
+                f"{self.threads} thread{'s' if self.threads > 1 else ''}; FLOPs predict {self.predicted_speedup:.2f}x)")
+        if self.uncertain:
+            line += "; the machine was busy: the figure is uncertain, export again when it is idle"
+        return line
+
+
+def count_flops(model: torch.nn.Module, processor, audio: Sequence[np.ndarray]) -> int:
+    """FLOPs of one decode of `audio` (one utterance at a time) through the whole model."""
+    with FlopCounterMode(display=False) as counter, torch.no_grad():  # weight-norm parametrizations fail under inference_mode here
+        for samples in audio:
+            model(input_values(processor, samples))
+    return counter.get_total_flops()
+
+
+def _decode_seconds(model: torch.nn.Module, decoder: GreedyCtcDecoder, inputs: torch.Tensor) -> float:
+    started = time.perf_counter()
+    decoder.decode(model(inputs).logits)
+    return time.perf_counter() - started
+
+
+def compare_speed(before: torch.nn.Module, after: torch.nn.Module, processor, audio: Sequence[np.ndarray],
+                  rounds: int = DEFAULT_ROUNDS, threads: int = DEFAULT_THREADS) -> SpeedFigures:
+    """Time `before` and `after` taking turns over `audio` (module docstring)."""
+    if rounds < 1 or threads < 1:
+        raise ValueError(f"rounds and threads must be >= 1, not {rounds} and {threads}")
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        decoder = GreedyCtcDecoder(processor)
+        inputs = [input_values(processor, samples) for samples in audio]
+        models = {"before": before, "after": after}
+        with Progress(rounds + 2, "export: timing before and after (warm-up, rounds, FLOPs)") as progress:
+            with torch.inference_mode():
+                for _ in range(2):  # warm-up: allocator, kernels, caches
+                    for model in models.values():
+                        _decode_seconds(model, decoder, inputs[0])
+            progress.step("warm-up")
+            ratios, totals = [], {name: [] for name in models}
+            with torch.inference_mode():
+                for index in range(rounds):
+                    seconds = {name: 0.0 for name in models}
+                    for position, utterance in enumerate(inputs):
+                        order = ("before", "after") if (index + position) % 2 == 0 else ("after", "before")
+                        for name in order:
+                            seconds[name] += _decode_seconds(models[name], decoder, utterance)
+                    ratios.append(seconds["before"] / seconds["after"])
+                    for name in models:
+                        totals[name].append(seconds[name])
+                    progress.step(f"{ratios[-1]:.2f}x")
+            flops = {name: count_flops(model, processor, audio) for name, model in models.items()}
+            progress.step("FLOPs counted")
+    finally:
+        torch.set_num_threads(previous_threads)
+    return SpeedFigures(
+        seconds_before=statistics.median(totals["before"]), seconds_after=statistics.median(totals["after"]),
+        speedup=statistics.median(ratios), speedup_min=min(ratios), speedup_max=max(ratios),
+        rounds=rounds, threads=threads, utterances=len(inputs),
+        flops_before=flops["before"], flops_after=flops["after"],
+        load_average=os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+    )

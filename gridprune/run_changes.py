@@ -1,0 +1,99 @@
+"""What `gridprune resume RUN_DIR --set KEY=VALUE` may change in a run, and how the change is recorded.
+
+Safe to change: how long the search runs (the method's generations), where and
+how evaluations run (`backend`, `local.*`, `slurm.*`). Everything that enters a
+result's key or the saved search state is refused, naming the key and why.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any, Sequence
+
+from gridprune.config import ConfigError, Origins, Override, RunConfig, parse_config
+from gridprune.methods import METHODS, method_sections
+from gridprune.store import RunDir
+
+FREE_SECTIONS = ("local", "slurm")
+FREE_KEYS = ("backend",)
+REASONS = {
+    "method": "a run directory holds the run of one method",
+    "model": "every result is keyed by the model: another model is another run",
+    "data": "every result is keyed by the search set: another set is another run",
+    "fitness": "every result is keyed by the fitness settings",
+    "heldout": "the run's exports are compared on the held-out set it started with",
+    "seed": "the search's random generator was seeded with it: another seed is another run",
+    "run_dir": "the run directory is the one being resumed",
+}
+
+
+def refusal(key: str, method_name: str) -> str | None:
+    """Why `resume --set` may not change `key`, or None if it may."""
+    method = METHODS[method_name]
+    top = key.split(".")[0]
+    if top in FREE_SECTIONS or key in FREE_KEYS:
+        return None
+    if top == method.section:
+        if key in method.resumable_keys:
+            return None
+        return method.unchangeable().get(key, f"set one key of {method.section} at a time, e.g. "
+                                              f"{method.resumable_keys[0]}")
+    return REASONS.get(top)
+
+
+def _raw_config(run: RunDir) -> dict[str, Any]:
+    """run.json's config in the form of a YAML config (the method's section under its own name)."""
+    raw = copy.deepcopy(run.run_info["config"])
+    raw[METHODS[raw["method"]].section] = raw.pop("settings", {})
+    return raw
+
+
+def _value_at(raw: dict[str, Any], key: str) -> Any:
+    node: Any = raw
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def changed_config(run: RunDir, overrides: Sequence[Override]) -> RunConfig:
+    """The run's config with `overrides` applied; ConfigError naming each key it may not change, and why."""
+    from gridprune.config import apply_overrides
+    from gridprune.runs import check_method_settings
+
+    origins = Origins(str(run.run_json), overrides)
+    before = _raw_config(run)
+    after = apply_overrides(_raw_config(run), overrides)
+    config = parse_config(after, origins, method_sections())
+    check_method_settings(config, origins)
+    problems = []
+    for override in overrides:
+        if _value_at(before, override.key) == _value_at(after, override.key):
+            continue  # setting a key to the value it has changes nothing
+        reason = refusal(override.key, config.method)
+        if reason is not None:
+            problems.append(f"{override.origin}: cannot be changed on resume: {reason}")
+    if problems:
+        raise ConfigError("\n".join(problems))
+    method = METHODS[config.method]
+    saved = run.read_checkpoint()
+    completed = saved["completed_generations"] if saved else 0
+    planned = method.planned_generations(config)
+    if planned < completed:
+        key = method.resumable_keys[0]
+        raise ConfigError(f"{origins.where(key)}: {planned} is fewer than the {completed} generations "
+                          "the run has completed")
+    return config
+
+
+def record_changes(run: RunDir, config: RunConfig, overrides: Sequence[Override]) -> None:
+    """Write the changed config to run.json, with a line in its `changes` saying what was set when."""
+    info = dict(run.run_info)
+    new = config.model_dump(mode="json")
+    if new == info["config"]:
+        return
+    info["config"] = new
+    info["changes"] = [*info.get("changes", []), {"at": time.time(), "set": {o.key: o.value for o in overrides}}]
+    run.replace_run_info(info)
