@@ -33,13 +33,13 @@ def measure_worker(path: str, evaluations: int, utterances: int | None, seed: in
     """Run in its own process: a worker's life, with its memory after each step."""
     from gridprune.models.pruning import count_parameters
     from gridprune.store import RunDir
-    from gridprune.worker import FfnTaskHandler, FfnWorkerSpec
+    from gridprune.methods.ga_blocks import KIND, FfnHandler, FfnWorkerSpec
 
     imported = memory_mib()["rss"]
     with tempfile.TemporaryDirectory(prefix="gridprune-memory-") as root:
         RunDir.create(root, {"purpose": "memory benchmark"})
-        handler = FfnTaskHandler(FfnWorkerSpec(run_dir=root, model=path, data=str(EXAMPLE_DATA),
-                                               granularity=GRANULARITY, start_layer=0), threads=1)
+        handler = FfnHandler(FfnWorkerSpec(model=path, data=str(EXAMPLE_DATA), granularity=GRANULARITY,
+                                           start_layer=0), threads=1)
         model = handler.pruner.model
         model_mib = sum(p.numel() * p.element_size() for p in model.parameters()) / 2**20
         loaded = memory_mib()["rss"]
@@ -47,7 +47,7 @@ def measure_worker(path: str, evaluations: int, utterances: int | None, seed: in
         indices = None if utterances is None else list(range(utterances))
         after_each = []
         for i, chromosome in enumerate(chromosomes):
-            handler({"key": task_key(i), "chromosome": chromosome, "indices": indices})
+            handler({"key": task_key(i), "kind": KIND, "params": {"blocks": chromosome, "indices": indices}})
             after_each.append(memory_mib()["rss"])
     settled_at = min(SETTLED_AFTER, evaluations) - 1
     settled = np.array(after_each[settled_at:])

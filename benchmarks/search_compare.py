@@ -19,16 +19,19 @@ benchmark dependency only: `pip install nevergrad`.
 
 Prints a table of mean and min-max over seeds (WER and word errors) per level,
 method and set; writes the figures as JSON and, per level, a PNG of the best
-search-set WER against evaluations (mean over seeds).
+search-set WER against evaluations (mean over seeds). With --json, each
+finished search is also appended to OUT.partial.jsonl; run the same command
+again after a stop and only the missing searches run.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import statistics
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Callable
 
@@ -207,6 +210,27 @@ def plot(results: list[dict[str, Any]], level: float, path: Path) -> None:
               f"{level:.0%} of FFN blocks pruned", path)
 
 
+def run_jobs(jobs: list[tuple], workers: int, journal: Path | None) -> list[dict[str, Any]]:
+    """Every job's result, in job order; with a journal, finished jobs are appended to it as they
+    end and a rerun skips the ones already there (a long benchmark can be stopped and restarted)."""
+    done: dict[tuple, dict[str, Any]] = {}
+    if journal is not None and journal.is_file():
+        for line in journal.read_text().splitlines():
+            result = json.loads(line)
+            done[result["level"], result["seed"], result["method"]] = result
+    todo = [job for job in jobs if (job[2], job[3], job[4]) not in done]
+    with ProcessPoolExecutor(workers) as pool:
+        futures = [pool.submit(run_one, job) for job in todo]
+        for future in as_completed(futures):
+            result = future.result()
+            done[result["level"], result["seed"], result["method"]] = result
+            if journal is not None:
+                journal.parent.mkdir(parents=True, exist_ok=True)
+                with journal.open("a") as stream:
+                    stream.write(json.dumps(result) + "\n")
+    return [done[job[2], job[3], job[4]] for job in jobs]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, default=REPO / "configs" / "demo.yaml")
@@ -222,8 +246,7 @@ def main(argv: list[str] | None = None) -> int:
 
     jobs = [(args.config, args.set, level, seed, method, args.budget)
             for level in args.levels for seed in args.seeds for method in args.methods]
-    with ProcessPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(run_one, jobs))
+    results = run_jobs(jobs, args.jobs, args.json.with_suffix(".partial.jsonl") if args.json else None)
     set_names = [name for name in ("search", "heldout") if f"{name}_wer" in results[0]]
     rows = summarise(results, set_names)
     print(f"best of each method, mean and min-max over seeds {args.seeds}; budget {results[0]['budget']} asks")

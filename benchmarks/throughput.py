@@ -35,7 +35,8 @@ from common import (EXAMPLE_DATA, GRANULARITY, add_model_arguments, model_path, 
 from gridprune.backends.local import LocalBackend
 from gridprune.data import read_hrl
 from gridprune.store import RunDir
-from gridprune.worker import FfnHandlerFactory, FfnWorkerSpec
+from gridprune.engine import TaskKind, WorkerFactory
+from gridprune.methods.ga_blocks import KIND, FfnHandlerFactory, FfnWorkerSpec
 
 FRESH_PROCESS = Path(__file__).with_name("fresh_process.py")
 # evaluations (gridprune, fresh process) and utterances per model unless given: enough for a
@@ -47,10 +48,11 @@ def run_gridprune(path: str, chromosomes: list[dict], workers: int, utterances: 
     """Evaluate with the local backend; returns rates, start-up and the WER of each chromosome."""
     with tempfile.TemporaryDirectory(prefix="gridprune-throughput-") as root:
         run = RunDir.create(root, {"purpose": "throughput benchmark"})
-        spec = FfnWorkerSpec(run_dir=root, model=path, data=str(EXAMPLE_DATA), granularity=GRANULARITY, start_layer=0)
-        backend = LocalBackend(FfnHandlerFactory(spec), workers, threads=1)
+        spec = FfnWorkerSpec(model=path, data=str(EXAMPLE_DATA), granularity=GRANULARITY, start_layer=0)
+        backend = LocalBackend(WorkerFactory(root, {KIND: TaskKind(KIND, FfnHandlerFactory(spec))}), workers, threads=1)
         indices = None if utterances is None else list(range(utterances))
-        tasks = [{"key": task_key(i), "chromosome": c, "indices": indices} for i, c in enumerate(chromosomes)]
+        tasks = [{"key": task_key(i), "kind": KIND, "params": {"blocks": c, "indices": indices}}
+                 for i, c in enumerate(chromosomes)]
         try:
             started = time.perf_counter()
             backend.start()
@@ -63,7 +65,7 @@ def run_gridprune(path: str, chromosomes: list[dict], workers: int, utterances: 
             raise RuntimeError(f"evaluations failed: {failures[0].reason}")
         records = [run.read_result(task["key"]) for task in tasks]
     return {"rate": len(tasks) / (finished - ready), "rate_with_startup": len(tasks) / (finished - started),
-            "startup_seconds": ready - started, "wers": [r["fitness"] for r in records],
+            "startup_seconds": ready - started, "wers": [r["value"] for r in records],
             "decode_seconds": sum(r["seconds"] for r in records) / len(records)}
 
 

@@ -140,34 +140,46 @@ def _cmd_submit(args: argparse.Namespace) -> int:
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
+    from gridprune.methods import METHODS
     from gridprune.runs import continue_run, is_exported, progress_of, repair
     from gridprune.store import RunDir
 
     run = RunDir.open(args.run_dir)
     overrides = _overrides(args)
     completed, planned = progress_of(run)
-    if not overrides and completed >= planned and is_exported(run):
+    method = METHODS[run.run_info["method"]]
+    if not overrides and planned is not None and completed >= planned and is_exported(run):
         problem = repair(run)
         if problem:
             print(f"{problem}; rebuilt it from checkpoint.json, generations/ and results/")
-        print(f"run {run.root} has finished: all {planned} generations are done and its best is exported in "
-              f"{run.best_dir} (report.json).")
-        print(f"Nothing to do. To search on: gridprune resume {run.root} --set ga.generations=N; "
-              f"to export again: gridprune export {run.root} --force")
+        print(f"run {run.root} has finished: all {planned} {method.round_name}s are done and its best is exported "
+              f"in {run.best_dir} (report.json).")
+        more = (f"To search on: gridprune resume {run.root} --set {method.resumable_keys[0]}=N; "
+                if method.resumable_keys else "")
+        print(f"Nothing to do. {more}to export again: gridprune export {run.root} --force")
         return 0
     _print_export(continue_run(run, overrides, export=True))
     return 0
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
+    from gridprune.methods import METHODS
     from gridprune.runs import status_of
     from gridprune.status import format_status, plot_history
     from gridprune.store import RunDir
 
-    status = status_of(RunDir.open(args.run_dir))
+    run = RunDir.open(args.run_dir)
+    status = status_of(run)
+    method = METHODS[status["method"]]
+    # `plot` and `status_lines` are optional method hooks: a sweep plots WER against its settings.
     if args.plot:
-        plot_history(status, args.plot)
-    print(json.dumps(status, indent=2) if args.json else format_status(status))
+        method.plot(run, args.plot) if hasattr(method, "plot") else plot_history(status, args.plot)
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return 0
+    print(format_status(status, method.columns))
+    for line in getattr(method, "status_lines", lambda _: [])(status):
+        print(line)
     return 0
 
 
@@ -185,24 +197,26 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _cmd_cancel(args: argparse.Namespace) -> int:
     from gridprune.cancel import cancel_run
+    from gridprune.methods import METHODS
     from gridprune.runs import progress_of
     from gridprune.store import RunDir
 
     run = RunDir.open(args.run_dir)
     done = cancel_run(run)
     completed, planned = progress_of(run)
+    noun = getattr(METHODS.get(run.run_info.get("method", "")), "round_name", "round")
     if not done:
-        print(f"nothing of {run.root} is running ({completed} of {planned} generations done)")
+        print(f"nothing of {run.root} is running ({completed} of {planned} {noun}s done)")
         return 0
     for line in done:
         print(line)
-    print(f"stopped after generation {completed} of {planned}; continue with `gridprune resume {run.root}`")
+    print(f"stopped after {noun} {completed} of {planned}; continue with `gridprune resume {run.root}`")
     return 0
 
 
 def _print_export(report: dict) -> None:
     if report.get("replaced") is not None:
-        print(f"replaced the export made after generation {report['replaced']}")
+        print(f"replaced the export made after {report.get('round_name', 'generation')} {report['replaced']}")
     print(f"pruned model: {report['out']}  (report: {report['out']}/report.json)")
     print(report["summary"])
     print(report["speed_summary"])

@@ -82,6 +82,16 @@ class SlurmSettings(Section):
     vanish_s: float = Field(180.0, gt=0, description="a job sacct does not know after this long is taken as lost")
 
 
+class KindResources(Section):
+    """`resources: {<task kind>: {...}}`: what one task of that kind gets on Slurm (and `gpus` anywhere);
+    a key left out keeps the method's default for the kind."""
+
+    cpus: int | None = Field(None, gt=0, description="CPUs per task (sbatch --cpus-per-task)")
+    mem_gb: float | None = Field(None, gt=0, description="memory per task, GB (sbatch --mem)")
+    time_min: int | None = Field(None, gt=0, description="time limit of a job of this kind, minutes (sbatch --time)")
+    gpus: int | None = Field(None, ge=0, description="GPUs per task (sbatch --gpus-per-node); 0 = CPU only")
+
+
 class DataSource(Section):
     """A dataset: its `.hrl` file, and the folder its audio file names are relative to (default: the file's folder)."""
 
@@ -105,6 +115,7 @@ class RunConfig(Section):
     fitness: FitnessSettings = FitnessSettings()
     local: LocalSettings = LocalSettings()
     slurm: SlurmSettings = SlurmSettings()
+    resources: dict[str, KindResources] = Field(default_factory=dict, description="per task kind, e.g. ffn_eval")
     settings: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("data", "heldout", mode="before")
@@ -128,9 +139,16 @@ class RunConfig(Section):
             if source is None:
                 return None
             return DataSource(path=resolve(source.path), audio_dir=resolve(source.audio_dir))
+        settings = dict(self.settings)
+        train = settings.get(SECTION_DATASET_KEY)
+        if isinstance(train, str):
+            settings[SECTION_DATASET_KEY] = resolve(train)
+        elif isinstance(train, dict) and isinstance(train.get("path"), str):
+            settings[SECTION_DATASET_KEY] = {**train, "path": resolve(train["path"]),
+                                            "audio_dir": resolve(train.get("audio_dir"))}
         return self.model_copy(update={
             "model": resolve(self.model), "data": resolve_source(self.data),
-            "heldout": resolve_source(self.heldout), "run_dir": resolve(self.run_dir),
+            "heldout": resolve_source(self.heldout), "run_dir": resolve(self.run_dir), "settings": settings,
         })
 
 
@@ -162,6 +180,7 @@ def as_overrides(overrides: Sequence[str | Override]) -> list[Override]:
 
 
 DATASET_KEYS = ("data", "heldout")  # the keys that take a path or {path, audio_dir}
+SECTION_DATASET_KEY = "train"  # a method's own labelled set (parp.train), taken the same way
 
 
 def apply_overrides(raw: dict[str, Any], overrides: Sequence[str | Override]) -> dict[str, Any]:
@@ -171,7 +190,8 @@ def apply_overrides(raw: dict[str, Any], overrides: Sequence[str | Override]) ->
         parts = override.key.split(".")
         for depth, part in enumerate(parts[:-1]):
             child = node.setdefault(part, {})
-            if depth == 0 and part in DATASET_KEYS and isinstance(child, str):
+            if ((depth == 0 and part in DATASET_KEYS) or (depth == 1 and part == SECTION_DATASET_KEY)) \
+                    and isinstance(child, str):
                 child = node[part] = {"path": child}  # `data: x.hrl` is short for `data: {path: x.hrl}`
             if not isinstance(child, dict):
                 raise ConfigError(f"{override.origin}: {'.'.join(parts[:depth + 1])} is not a section")

@@ -1,7 +1,7 @@
 """What `gridprune resume RUN_DIR --set KEY=VALUE` may change in a run, and how the change is recorded.
 
-Safe to change: how long the search runs (the method's generations), where and
-how evaluations run (`backend`, `local.*`, `slurm.*`). Everything that enters a
+Safe to change: how long the search runs (the method's `resumable_keys`, e.g. its
+generations), where and how tasks run (`backend`, `local.*`, `slurm.*`, `resources.*`). Everything that enters a
 result's key or the saved search state is refused, naming the key and why.
 """
 
@@ -15,7 +15,7 @@ from gridprune.config import ConfigError, Origins, Override, RunConfig, parse_co
 from gridprune.methods import METHODS, method_sections
 from gridprune.store import RunDir
 
-FREE_SECTIONS = ("local", "slurm")
+FREE_SECTIONS = ("local", "slurm", "resources")
 FREE_KEYS = ("backend",)
 REASONS = {
     "method": "a run directory holds the run of one method",
@@ -37,8 +37,8 @@ def refusal(key: str, method_name: str) -> str | None:
     if top == method.section:
         if key in method.resumable_keys:
             return None
-        return method.unchangeable().get(key, f"set one key of {method.section} at a time, e.g. "
-                                              f"{method.resumable_keys[0]}")
+        example = f", e.g. {method.resumable_keys[0]}" if method.resumable_keys else ""
+        return method.unchangeable().get(key, f"set one key of {method.section} at a time{example}")
     return REASONS.get(top)
 
 
@@ -67,7 +67,7 @@ def changed_config(run: RunDir, overrides: Sequence[Override]) -> RunConfig:
     before = _raw_config(run)
     after = apply_overrides(_raw_config(run), overrides)
     config = parse_config(after, origins, method_sections())
-    check_method_settings(config, origins)
+    settings = check_method_settings(config, origins)
     problems = []
     for override in overrides:
         if _value_at(before, override.key) == _value_at(after, override.key):
@@ -77,13 +77,14 @@ def changed_config(run: RunDir, overrides: Sequence[Override]) -> RunConfig:
             problems.append(f"{override.origin}: cannot be changed on resume: {reason}")
     if problems:
         raise ConfigError("\n".join(problems))
+    from gridprune.runs import rounds_done
+
     method = METHODS[config.method]
-    saved = run.read_checkpoint()
-    completed = saved["completed_generations"] if saved else 0
-    planned = method.planned_generations(config)
-    if planned < completed:
+    completed = rounds_done(run)
+    planned = method.planned_rounds(settings)
+    if planned is not None and planned < completed and method.resumable_keys:
         key = method.resumable_keys[0]
-        raise ConfigError(f"{origins.where(key)}: {planned} is fewer than the {completed} generations "
+        raise ConfigError(f"{origins.where(key)}: {planned} is fewer than the {completed} {method.round_name}s "
                           "the run has completed")
     return config
 

@@ -1,5 +1,7 @@
 """Starting, resuming and describing runs: the glue between the CLI, the config, the store and a method.
 
+Every method runs through the engine's one loop (`gridprune.engine.run_method`); its settings
+are validated once here into the method's typed `Settings`, which every method hook receives.
 Every check that needs no model weights (config keys and values, the model's
 `config.json` against the settings, the datasets, the run directory) is made
 before anything is written, and without importing torch.
@@ -21,6 +23,7 @@ from pydantic import ValidationError
 from gridprune import __version__
 from gridprune.config import (ConfigError, ConfigValueError, Origins, Override, RunConfig, as_overrides,
                               describe_validation_error, load_config)
+from gridprune.engine import Method, TaskKind, read_checkpoint, with_resources
 from gridprune.errors import GridpruneError
 from gridprune.methods import METHODS, method_sections
 from gridprune.store import RunDir, StoreError, atomic_write_json, read_json
@@ -39,23 +42,51 @@ def read_config(path: str | Path, overrides: Sequence[str | Override] = ()) -> R
     return config
 
 
-def check_method_settings(config: RunConfig, source: str | Origins) -> None:
-    """ConfigError naming the key (and where it was set) unless the method's own section is valid."""
+def check_method_settings(config: RunConfig, source: str | Origins) -> Any:
+    """The method's own section validated into its typed settings; ConfigError naming the key (and
+    where it was set) unless it is valid. Called once per command: the result is passed on."""
     method = METHODS[config.method]
     try:
-        method.Settings.model_validate(config.settings)
+        return method.Settings.model_validate(config.settings)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(source, exc, prefix=method.section, model=method.Settings)) from None
 
 
-def check_inputs(config: RunConfig, origins: Origins) -> tuple[str, str]:
-    """Check the model folder, the settings against the model, and the datasets, without torch;
-    returns the fingerprints of model and search set."""
+def method_of(config: RunConfig) -> Method:
+    """The method `config` runs."""
+    return METHODS[config.method]
+
+
+def task_kinds(config: RunConfig, settings: Any) -> dict[str, TaskKind]:
+    """The method's task kinds with the resources the config gives them: `slurm.cpus_per_task`, `mem_gb`
+    and `time_min` where set away from their defaults (for every kind), then `resources.<kind>`."""
+    method = method_of(config)
+    kinds = dict(method.kinds(config, settings))
+    unknown = sorted(set(config.resources) - set(kinds))
+    if unknown:
+        raise ConfigValueError(f"resources.{unknown[0]}", f"{config.method} has no task kind {unknown[0]!r}; "
+                                                          f"its kinds: {', '.join(sorted(kinds))}")
+    slurm, defaults = config.slurm, type(config.slurm)()
+    legacy = {name: getattr(slurm, field) for name, field in
+              (("cpus", "cpus_per_task"), ("mem_gb", "mem_gb"), ("time_min", "time_min"))
+              if getattr(slurm, field) != getattr(defaults, field)}
+    for name, kind in kinds.items():
+        given = config.resources.get(name)
+        kinds[name] = with_resources(with_resources(kind, **legacy), **(given.model_dump() if given else {}))
+    return kinds
+
+
+def check_inputs(config: RunConfig, origins: Origins, settings: Any = None) -> tuple[str, str]:
+    """Check the model folder, the settings against the model, the task kinds' resources and the
+    datasets, without torch; returns the fingerprints of model and search set."""
     from gridprune.checkpoint_files import checkpoint_fingerprint, resolve_model_path
     from gridprune.data import read_hrl
 
+    if settings is None:
+        settings = check_method_settings(config, origins)
     try:
-        METHODS[config.method].check(config)
+        method_of(config).check(config, settings)
+        task_kinds(config, settings)
     except ConfigValueError as exc:
         raise exc.located(origins) from None
     dataset = read_hrl(config.data.path, config.data.audio_dir)
@@ -129,13 +160,13 @@ def _refuse_other_run(run: RunDir, wanted: dict) -> None:
     held = run.run_info
     if not run.started():
         return  # nothing was done under the old config: it may be replaced
-    saved = run.read_checkpoint()
-    done = saved["completed_generations"] if saved else 0
+    done = rounds_done(run)
+    noun = _round_name(held.get("method"))
     source = held.get("config_file") or "a config"
     if _same_run(held, wanted):
-        raise StoreError(f"run directory {run.root} already holds this run ({done} generations done); "
+        raise StoreError(f"run directory {run.root} already holds this run ({done} {noun}s done); "
                          f"continue it with `gridprune resume {run.root}`")
-    raise StoreError(f"run directory {run.root} already holds a run of {source} with {done} generations done, "
+    raise StoreError(f"run directory {run.root} already holds a run of {source} with {done} {noun}s done, "
                      f"which differs from this one: {_differences(held, wanted)}. `gridprune resume {run.root}` "
                      "would continue that run; choose another --run-dir for this config")
 
@@ -166,8 +197,9 @@ def _write_run_info(run: RunDir, info: dict) -> None:
         if _same_run(held, info):
             run.make_folders()
             return
-        log.warning("%s held a run of %s that never started a generation; replacing it with this config",
-                    run.root, held.get("config_file") or "another config")
+        log.warning("%s held a run of %s that never started a %s; replacing it with this config",
+                    run.root, held.get("config_file") or "another config", _round_name(held.get("method")))
+        run.discard_start()
         run.replace_run_info(info)
     else:
         RunDir.create(run.root, info)
@@ -184,28 +216,44 @@ def start_run(config: RunConfig, run_dir: str | Path, info: dict, export: bool =
     with run.master_lock():
         _write_run_info(run, info)
         log.info("run directory %s", run.root)
-        _run_locked(run, config)
-        return run, export_best(run, replace_own=True) if export else None
+        settings = check_method_settings(config, str(run.run_json))
+        _run_locked(run, config, settings)
+        return run, export_best(run, replace_own=True, _settings=(config, settings)) if export else None
 
 
 def run_config(run: RunDir) -> RunConfig:
     """The config a run was started with (and changed by `resume --set` since)."""
+    return run_config_and_settings(run)[0]
+
+
+def run_config_and_settings(run: RunDir) -> tuple[RunConfig, Any]:
+    """The config a run was started with (and changed by `resume --set` since) and its method's typed settings."""
     config = RunConfig.model_validate(run.run_info["config"])
-    check_method_settings(config, str(run.run_json))
-    return config
+    return config, check_method_settings(config, str(run.run_json))
+
+
+def _round_name(method: str | None) -> str:
+    return getattr(METHODS.get(method or ""), "round_name", "round")
+
+
+def rounds_done(run: RunDir) -> int:
+    """The rounds the run's checkpoint counts as complete (0 before the first); EngineError naming the file
+    if the checkpoint was written by an earlier gridprune."""
+    saved = read_checkpoint(run)
+    return saved["round"] if saved else 0
 
 
 def repair_history(run: RunDir) -> str | None:
     """Rebuild history.jsonl if it disagrees with the checkpoint; returns what was wrong (None: nothing)."""
-    saved = run.read_checkpoint()
-    completed = saved["completed_generations"] if saved else 0
+    completed = rounds_done(run)
+    noun = _round_name(run.run_info.get("method"))
     rows, read_problem = read_history_rows(run)
-    problem = history_problem(run, rows, read_problem, completed)
+    problem = history_problem(run, rows, read_problem, completed, round_name=noun)
     if problem is None and read_problem is not None and run.history_path.exists():
         problem = read_problem  # a bad line after the completed rows: the master would stop at it
     if problem is None:
         return None
-    run.write_history(rebuild_history(run, completed, kept=rows))
+    run.write_history(rebuild_history(run, completed, kept=rows, round_name=noun))
     log.warning("%s; rebuilt it from checkpoint.json, generations/ and results/ (timings of the rebuilt rows are "
                 "lost)", problem)
     return problem
@@ -217,27 +265,37 @@ def repair(run: RunDir) -> str | None:
         return repair_history(run)
 
 
-def _run_locked(run: RunDir, config: RunConfig) -> None:
-    """Run (or resume) `run` to its last generation; the caller holds the master lock."""
+def _run_locked(run: RunDir, config: RunConfig, settings: Any) -> None:
+    """Run (or resume) `run` to its last round on the engine; the caller holds the master lock."""
+    from gridprune.backends import make_backend
+    from gridprune.engine import run_method
+
     repair_history(run)
-    METHODS[config.method].run(run, config)
+    method = method_of(config)
+    backend = make_backend(config, run, task_kinds(config, settings))
+    try:
+        run_method(method, run, config, settings, backend)
+    finally:
+        backend.close()
     check_search_succeeded(run)
 
 
 def check_search_succeeded(run: RunDir) -> None:
     """GridpruneError if every evaluation of the search failed: there is no best, whatever the checkpoint says."""
-    saved = run.read_checkpoint()
-    best = saved["search"].get("best") if saved else None
-    if saved and (best is None or best.get("fitness") is None):
-        failures = _failure_reasons(run, saved)
+    saved = read_checkpoint(run)
+    if saved and saved["round"] > 0 and saved.get("best") is None:
+        failures = _failure_reasons(run, saved["round"])
         reason = f"; the last error: {failures[-1]}" if failures else ""
         raise GridpruneError(f"every evaluation of the search in {run.root} failed ({len(failures)} failed results "
                              f"in {run.results_dir}){reason}; there is no best to export")
 
 
-def _failure_reasons(run: RunDir, saved: dict) -> list[str]:
+def _failure_reasons(run: RunDir, completed: int) -> list[str]:
+    keys: list[str] = []
+    for index in range(completed):
+        keys.extend((run.read_generation(index) or {}).get("keys", []))
     reasons = []
-    for key in dict.fromkeys(saved.get("keys", [])):
+    for key in dict.fromkeys(keys):
         record = stored_result(run, key)
         if record is not None and record["status"] != "ok":
             reasons.append(str(record.get("error", "?")).strip().splitlines()[-1] if record.get("error") else "?")
@@ -253,15 +311,29 @@ def continue_run(run: RunDir, overrides: Sequence[str | Override] = (), export: 
     overrides = as_overrides(overrides)
     config = changed_config(run, overrides) if overrides else run_config(run)
     origins = Origins(str(run.run_json), overrides)
-    fingerprints = check_inputs(config, origins)
+    settings = check_method_settings(config, origins)
+    fingerprints = check_inputs(config, origins, settings)
     check_fingerprints_unchanged(run, config, fingerprints)
     with run.master_lock():
         if overrides:
             config = changed_config(run, overrides)  # again, now that no master can change the run
+            settings = check_method_settings(config, origins)
             record_changes(run, config, overrides)
-            METHODS[config.method].resize(run, config)
-        _run_locked(run, config)
-        return export_best(run, replace_own=True) if export else None
+            _resize(run, method_of(config), settings)
+        _run_locked(run, config, settings)
+        return export_best(run, replace_own=True, _settings=(config, settings)) if export else None
+
+
+def _resize(run: RunDir, method: Method, settings: Any) -> None:
+    """Make the saved strategy run to `settings` (after `resume --set` of a resumable key)."""
+    saved = read_checkpoint(run)
+    if saved is None:
+        return
+    planned = method.planned_rounds(settings)
+    state = method.resize(saved["strategy"], settings)
+    if state != saved["strategy"] or planned != saved["planned_rounds"]:
+        finished = saved["finished"] and (planned is None or saved["round"] >= planned)
+        run.write_checkpoint({**saved, "strategy": state, "planned_rounds": planned, "finished": finished})
 
 
 def check_fingerprints_unchanged(run: RunDir, config: RunConfig, fingerprints: tuple[str, str]) -> None:
@@ -272,19 +344,24 @@ def check_fingerprints_unchanged(run: RunDir, config: RunConfig, fingerprints: t
                              "start a new run for it")
 
 
-def progress_of(run: RunDir) -> tuple[int, int]:
-    """Completed and planned generations of a run."""
-    config = run_config(run)
-    saved = run.read_checkpoint()
-    return (saved["completed_generations"] if saved else 0), METHODS[config.method].planned_generations(config)
+def progress_of(run: RunDir) -> tuple[int, int | None]:
+    """Completed and planned rounds of a run."""
+    config, settings = run_config_and_settings(run)
+    saved = read_checkpoint(run)
+    if saved is not None:
+        return saved["round"], saved["planned_rounds"]
+    return 0, method_of(config).planned_rounds(settings)
 
 
 def status_of(run: RunDir) -> dict:
-    """`gridprune status` of a run."""
+    """`gridprune status` of a run: the shared summary plus the method's own keys."""
     from gridprune.status import run_status
 
-    config = run_config(run)
-    return run_status(run, METHODS[config.method].planned_generations(config))
+    config, settings = run_config_and_settings(run)
+    method = method_of(config)
+    status = run_status(run, method.planned_rounds(settings), round_name=method.round_name)
+    status.update(method.status_fields(status))
+    return status
 
 
 # ---------------------------------------------------------------- export
@@ -302,47 +379,52 @@ def read_report(out: Path) -> dict | None:
     return report if isinstance(report, dict) else None
 
 
+def report_rounds_key(method: str | None) -> str:
+    """The report key saying after how many rounds it was exported: `completed_generations` for the GA."""
+    return f"completed_{_round_name(method)}s"
+
+
 def is_exported(run: RunDir) -> bool:
-    """Whether RUN_DIR/best holds the export of the run's current best, after its last generation."""
-    report, saved = read_report(run.best_dir), run.read_checkpoint()
+    """Whether RUN_DIR/best holds the export of the run's current best, after its last round."""
+    report, saved = read_report(run.best_dir), read_checkpoint(run)
     if report is None or saved is None:
         return False
-    return report.get("completed_generations") == saved["completed_generations"]
+    return report.get(report_rounds_key(run.run_info.get("method"))) == saved["round"]
 
 
 def export_best(run: RunDir, out: str | Path | None = None, *, force: bool = False, replace_own: bool = False,
-                **speed: Any) -> dict:
+                _settings: tuple[RunConfig, Any] | None = None, **speed: Any) -> dict:
     """Export the best individual of `run` (default: into RUN_DIR/best) and return its report.
 
     An existing export is replaced only with `force`, or (`replace_own`, at the end
     of `run` and `resume`) when it is RUN_DIR/best; the report says what it replaced.
     `speed` is passed to the method's export (threads, rounds).
     """
-    config = run_config(run)
+    config, settings = _settings or run_config_and_settings(run)
+    rounds_key, noun = report_rounds_key(config.method), _round_name(config.method)
     out = Path(out) if out is not None else run.best_dir
     check_search_succeeded(run)
     previous = read_report(out)
     may_replace = force or (replace_own and out.resolve() == run.best_dir.resolve())
     check_can_create(out, "export folder", "--out")
     if previous is not None and not may_replace:
-        raise StoreError(f"{report_path(out)} already exists (exported after generation "
-                         f"{previous.get('completed_generations', '?')}); pass --force to replace it")
+        raise StoreError(f"{report_path(out)} already exists (exported after {noun} "
+                         f"{previous.get(rounds_key, '?')}); pass --force to replace it")
     if previous is None and out.is_dir() and any(out.iterdir()) and not may_replace:
         raise StoreError(f"{out} is not empty and holds no export; choose another --out or pass --force")
     partial = out.with_name(f".{out.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)  # left by an export that was killed
     partial.mkdir(parents=True)
     try:
-        report = METHODS[config.method].export(run, config, partial, **speed)
-        saved = run.read_checkpoint()
-        report["completed_generations"] = saved["completed_generations"]
+        report = method_of(config).export(run, config, settings, partial, **speed)
+        report[rounds_key] = rounds_done(run)
         atomic_write_json(report_path(partial), report)
         _swap_in(partial, out)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    replaced = previous.get("completed_generations", "?") if previous is not None else None
-    return {"out": str(out), "replaced": replaced, **report}
+    replaced = previous.get(rounds_key, "?") if previous is not None else None
+    return {"out": str(out), "replaced": replaced, "round_name": noun, **report}
 
 
 def _swap_in(partial: Path, out: Path) -> None:

@@ -1,6 +1,6 @@
 """What a run has done so far, read from its run directory alone (no model, no torch).
 
-The checkpoint, the generation files and the results are the truth: counts of
+The checkpoint, the round files (generations/) and the results are the truth: counts of
 evaluations are the results the run stored, and a history.jsonl that disagrees
 with them is shown rebuilt from them (its lost timings as `-`). Whether the
 master lives is read from the master lock (free once its holder died), the
@@ -12,12 +12,12 @@ from __future__ import annotations
 import os
 import socket
 import statistics
-import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
+from gridprune.engine.protocols import Column
 from gridprune.store import RunDir, read_json
-from gridprune.store.history import generation_counts, history_problem, read_history_rows, rebuild_history
+from gridprune.store.history import history_problem, read_history_rows, rebuild_history, round_counts
 
 MASTER_JOBS = "master_jobs.json"  # under RUN_DIR/jobs: the master jobs `gridprune submit` started
 QUEUED_STATES = ("PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD")
@@ -35,7 +35,7 @@ def recorded_master_jobs(run: RunDir) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def master_state(run: RunDir, completed: int, planned: int) -> dict[str, Any]:
+def master_state(run: RunDir, completed: int, finished: bool) -> dict[str, Any]:
     """`state` (running, queued, stopped, finished, not started) with what it rests on."""
     info = run.master_info() or {}
     state: dict[str, Any] = {key: info.get(key) for key in ("pid", "host", "started", "slurm_job_id")}
@@ -51,7 +51,7 @@ def master_state(run: RunDir, completed: int, planned: int) -> dict[str, Any]:
     queued = [job for job in jobs or [] if job.state in QUEUED_STATES and job.name == "gridprune-master"]
     if queued:
         state.update(state="queued", detail=f"master job {queued[0].id} is queued ({queued[0].state})")
-    elif completed >= planned:
+    elif finished:
         state.update(state="finished", detail=None)
     elif not run.started():
         state.update(state="not started", detail=None)
@@ -97,52 +97,51 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def run_status(run: RunDir, planned_generations: int) -> dict[str, Any]:
-    """A JSON-ready summary: generations, WERs, evaluation counts, times, the master's state."""
-    saved = run.read_checkpoint()
-    completed = saved["completed_generations"] if saved else 0
+def run_status(run: RunDir, planned_rounds: int | None = None, round_name: str = "round") -> dict[str, Any]:
+    """A JSON-ready summary: the engine's shared one (rounds, best value, counts, timings) with the
+    master's state, the history checked against the store (rebuilt where it disagrees) and the export."""
+    from gridprune.engine.checkpoint import read_checkpoint
+    from gridprune.engine.status import run_status as engine_status
+
+    saved = read_checkpoint(run)
+    completed = saved["round"] if saved else 0
     rows, read_problem = read_history_rows(run)
-    counts = generation_counts(run, completed)
-    problem = history_problem(run, rows, read_problem, completed)
-    history = rebuild_history(run, completed, kept=rows, counts=counts) if problem else [dict(r) for r in rows[:completed]]
+    counts = round_counts(run, completed)
+    problem = history_problem(run, rows, read_problem, completed, round_name=round_name)
+    history = (rebuild_history(run, completed, kept=rows, counts=counts, round_name=round_name) if problem
+               else [dict(r) for r in rows[:completed]])
     for row, count in zip(history, counts):  # the store's counts, whichever master did the work
         row.update(evaluated=count["evaluated"], cache_hits=count["cache_hits"], failed=count["failed"])
-    best = saved["search"]["best"] if saved else None
+    status = engine_status(run, planned_rounds, history=history)
+    planned = status["planned_rounds"]
     seconds = [row["seconds"] for row in history if row.get("seconds") is not None]
     startup = sum(row.get("startup_seconds") or 0.0 for row in history)
-    remaining = max(planned_generations - completed, 0)
-    master = master_state(run, completed, planned_generations)
-    info = run.run_info
-    report = _export_report(run)
-    return {
-        "run_dir": str(run.root),
-        "method": info["method"],
-        "completed_generations": completed,
-        "planned_generations": planned_generations,
-        "finished": completed >= planned_generations,
+    finished = status["finished"] or (planned is not None and completed >= planned)
+    master = master_state(run, completed, finished)
+    remaining = None if planned is None else max(planned - completed, 0)
+    status.update({
+        "round_name": round_name,
+        "finished": finished,
         "state": master["state"],
-        "best_wer": best["fitness"] if best else None,
-        "best_chromosome": best["chromosome"] if best else None,
-        "all_failed": completed > 0 and (best is None or best["fitness"] is None),
+        "all_failed": completed > 0 and status["best_value"] is None,
         "evaluations": sum(row["evaluated"] for row in history),
         "failed": sum(row["failed"] for row in history),
         "cache_hits": sum(row["cache_hits"] for row in history),
-        "results_on_disk": sum(1 for _ in run.results_dir.glob("*/*.json")) if run.results_dir.is_dir() else 0,
+        "results_on_disk": status["evaluations"],
         "elapsed_seconds": sum(seconds) + startup,
         "startup_seconds": round(startup, 1),  # a backend with nothing to start records a few microseconds
         "estimated_seconds_left": (statistics.fmean(seconds) * remaining
-                                   if seconds and master["state"] == "running" else None),
+                                   if seconds and remaining is not None and master["state"] == "running" else None),
         "history_rebuilt": problem,
         "master": master,
-        "exported": report,
-        "started_at": info["created_at"],
-        "now": time.time(),
+        "exported": _export_report(run, round_name),
         "history": history,
-    }
+    })
+    return status
 
 
-def _export_report(run: RunDir) -> dict[str, Any] | None:
-    """Where the best is exported and after which generation, if it is."""
+def _export_report(run: RunDir, round_name: str = "round") -> dict[str, Any] | None:
+    """Where the best is exported and after which round, if it is."""
     path = run.best_dir / "report.json"
     if not path.is_file():
         return None
@@ -150,14 +149,16 @@ def _export_report(run: RunDir) -> dict[str, Any] | None:
         report = read_json(path)
     except Exception:  # a report being replaced or damaged: status still answers
         return None
-    return {"out": str(run.best_dir), "completed_generations": report.get("completed_generations")}
+    return {"out": str(run.best_dir), "rounds_completed": report.get(f"completed_{round_name}s")}
 
 
-def format_status(status: dict[str, Any]) -> str:
-    """The human-readable form of `run_status`."""
-    completed, planned = status["completed_generations"], status["planned_generations"]
+def format_status(status: dict[str, Any], columns: Sequence[Column] = ()) -> str:
+    """The human-readable form of `run_status`, with the method's `columns` after the shared ones."""
+    completed, planned = status["rounds_completed"], status["planned_rounds"]
+    noun = status.get("round_name", "round")
+    planned_text = "?" if planned is None else planned
     state = status["master"]["state"]
-    lines = [f"run {status['run_dir']} ({status['method']}): {completed}/{planned} generations"
+    lines = [f"run {status['run_dir']} ({status['method']}): {completed}/{planned_text} {noun}s"
              + (" - finished" if status["finished"] else "")]
     master = status["master"]
     if state == "running":
@@ -167,27 +168,27 @@ def format_status(status: dict[str, Any]) -> str:
     elif state == "queued":
         lines.append(f"{master['detail']}; the search starts when it runs")
     elif state == "stopped":
-        lines.append(f"stopped after generation {completed} of {planned}; "
+        lines.append(f"stopped after {noun} {completed} of {planned_text}; "
                      f"continue with `gridprune resume {status['run_dir']}`"
                      + (f" ({master['detail']})" if master.get("detail") else ""))
     elif state == "not started":
-        lines.append(f"no generation started yet; start it with `gridprune resume {status['run_dir']}`")
+        lines.append(f"no {noun} started yet; start it with `gridprune resume {status['run_dir']}`")
     if status["history_rebuilt"]:
         lines.append(f"note: {status['history_rebuilt']}; the rows below are rebuilt from checkpoint.json, "
                      "generations/ and results/ (lost timings shown as -)")
-    lines.append(f"{'gen':>4} {'best':>8} {'mean':>8} {'so far':>8} {'evals':>6} {'cached':>6} {'failed':>6} "
-                 f"{'seconds':>8} {'overhead':>8}")
+    shared = [Column("round", noun if len(noun) <= 6 else noun[:3]), Column("best", "best", "{:.4f}"), Column("mean", "mean", "{:.4f}"),
+              Column("best_so_far", "so far", "{:.4f}"), Column("evaluated", "evals"),
+              Column("cache_hits", "cached"), Column("failed", "failed"), Column("seconds", "seconds", "{:.1f}")]
+    every = [*shared, *columns]
+    widths = [max(6, len(column.header)) for column in every]
+    lines.append(" ".join(f"{c.header:>{w}}" for c, w in zip(every, widths)) + f" {'overhead':>8}")
     for row in status["history"]:
         ratio = overhead(row)
-        secs = "-" if row.get("seconds") is None else f"{row['seconds']:.1f}"
-        lines.append(
-            f"{row['generation']:>4} {_wer(row['best']):>8} {_wer(row['mean']):>8} {_wer(row['best_so_far']):>8} "
-            f"{row['evaluated']:>6} {row['cache_hits']:>6} {row['failed']:>6} {secs:>8} "
-            f"{'-' if ratio is None else f'{ratio:.2f}':>8}"
-        )
+        lines.append(" ".join(f"{c.show(row):>{w}}" for c, w in zip(every, widths))
+                     + f" {'-' if ratio is None else f'{ratio:.2f}':>8}")
     left = status["estimated_seconds_left"]
     lines.append(
-        f"best WER {_wer(status['best_wer'])}; {status['evaluations']} evaluations, {status['failed']} failed, "
+        f"best {_wer(status['best_value'])}; {status['evaluations']} evaluations, {status['failed']} failed, "
         f"{status['cache_hits']} cache hits; elapsed {status['elapsed_seconds']:.0f} s"
         + (f" (worker start-up {status['startup_seconds']:.0f} s)" if status["startup_seconds"] else "")
         + ("" if left is None else f", about {left:.0f} s left")
@@ -196,17 +197,18 @@ def format_status(status: dict[str, Any]) -> str:
         lines.append("every evaluation failed: there is no best to export; the error of each is in its "
                      f"result file under {status['run_dir']}/results")
     elif status["exported"]:
+        done = status["exported"]["rounds_completed"]
         lines.append(f"best model exported to {status['exported']['out']}"
-                     + (f" (after generation {status['exported']['completed_generations']})"
-                        if status["exported"]["completed_generations"] is not None else ""))
+                     + (f" (after {noun} {done})" if done is not None else ""))
     return "\n".join(lines)
 
 
 def overhead(row: dict[str, Any]) -> float | None:
-    """A generation's wall time over its pure decode time per worker (1.0 = no overhead at all)."""
-    if not row.get("workers") or not row.get("decode_seconds") or row.get("seconds") is None:
+    """A round's wall time over its tasks' own time per worker (1.0 = no overhead at all)."""
+    task_seconds = row.get("task_seconds", row.get("decode_seconds"))
+    if not row.get("workers") or not task_seconds or row.get("seconds") is None:
         return None
-    return row["seconds"] / (row["decode_seconds"] / row["workers"])
+    return row["seconds"] / (task_seconds / row["workers"])
 
 
 def _wer(value: float | None) -> str:
@@ -214,14 +216,15 @@ def _wer(value: float | None) -> str:
 
 
 def plot_history(status: dict[str, Any], path: Path) -> None:
-    """A PNG of the best and mean WER per generation."""
-    generations = [row["generation"] for row in status["history"]]
+    """A PNG of the best and mean value (WER) per round."""
+    noun = status.get("round_name", "round")
+    rounds = [row["round"] for row in status["history"]]
     lines = {
-        "best of generation": ([row["best"] for row in status["history"]], {"marker": "o"}),
-        "mean of generation": ([row["mean"] for row in status["history"]], {"marker": "."}),
+        f"best of {noun}": ([row["best"] for row in status["history"]], {"marker": "o"}),
+        f"mean of {noun}": ([row["mean"] for row in status["history"]], {"marker": "."}),
         "best so far": ([row["best_so_far"] for row in status["history"]], {"linestyle": "--"}),
     }
-    line_plot(generations, lines, "generation", "WER (search set)", f"{status['method']}: {Path(status['run_dir']).name}", path)
+    line_plot(rounds, lines, noun, "WER (search set)", f"{status['method']}: {Path(status['run_dir']).name}", path)
 
 
 def line_plot(x: list[float], lines: dict[str, tuple[list[float | None], dict[str, Any]]],

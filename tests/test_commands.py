@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +11,8 @@ import pytest
 from gridprune.cli import EXAMPLES, build_parser
 from gridprune.errors import GridpruneError
 from gridprune.runs import check_search_succeeded, export_best, prepare_run
-from gridprune.search import GeneticSearch, SearchSpace, to_json
-from gridprune.store import RunDir, result_key
+from gridprune.search import GeneticSearch, SearchSpace
+from gridprune.store import RunDir
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "configs" / "demo.yaml"
@@ -64,22 +63,28 @@ def test_input_errors_answer_in_one_line_before_torch_is_imported(tmp_path, args
 
 # ---------------------------------------------------------------- a search in which every evaluation failed
 
+class _NoWords:
+    """A task kind's handler that fails as an evaluation on an empty reference would."""
+
+    def __init__(self, threads: int):
+        pass
+
+    def __call__(self, task, context):
+        raise ValueError("no words in the reference")
+
+
 def all_failed_run(root: Path) -> RunDir:
-    """A run directory as the master leaves it when every evaluation of two generations failed."""
+    """A run directory as the engine leaves it when every evaluation of two generations failed."""
+    from gridprune.config import FitnessSettings
+    from gridprune.engine import InProcessBackend, TaskKind, run_strategy
+    from gridprune.methods.ga_blocks import KIND, GaStrategy
+
     run = RunDir.create(root, {"config": {}, "method": "ga_blocks", "created_at": 0.0})
+    run.make_folders()
     space = SearchSpace((0, 1), 4, (2, 2))
-    search = GeneticSearch(space, 4, generations=2, seed=0)
-    for generation in range(2):
-        population = search.ask()
-        keys = [result_key(to_json(c), "model", "data", {"generation": generation}) for c in population]
-        for key, chromosome in zip(keys, population):
-            run.write_result(key, {"key": key, "status": "failed", "fitness": None, "chromosome": to_json(chromosome),
-                                   "error": "Traceback ...\nValueError: no words in the reference"})
-        run.write_generation(generation, {"generation": generation, "population": [to_json(c) for c in population],
-                                          "keys": keys})
-        search.tell(population, [math.inf] * len(population))
-        run.write_checkpoint({"completed_generations": generation + 1, "search": search.state_dict(),
-                              "fitnesses": [None] * len(population), "keys": keys})
+    strategy = GaStrategy(GeneticSearch(space, 4, generations=2, seed=0), FitnessSettings(), 0, 10)
+    backend = InProcessBackend(run, {KIND: TaskKind(KIND, _NoWords)}, max_retries=0)
+    run_strategy(run, strategy, backend, {"model_fingerprint": "model", "dataset_fingerprint": "data"})
     return run
 
 
@@ -88,7 +93,8 @@ def test_a_search_in_which_every_evaluation_failed_ends_with_an_error_not_a_best
     with pytest.raises(GridpruneError) as caught:
         check_search_succeeded(run)
     message = str(caught.value)
-    assert message.startswith(f"every evaluation of the search in {run.root} failed (4 failed results")
+    distinct = {key for index in range(2) for key in run.read_generation(index)["keys"]}
+    assert message.startswith(f"every evaluation of the search in {run.root} failed ({len(distinct)} failed results")
     assert "the last error: ValueError: no words in the reference" in message and "no best to export" in message
 
 
@@ -96,8 +102,9 @@ def test_status_of_an_all_failed_search_says_so(tmp_path):
     from gridprune.status import format_status, run_status
 
     run = all_failed_run(tmp_path / "run")
-    status = run_status(run, planned_generations=2)
-    assert status["all_failed"] and status["failed"] == status["evaluations"] == 8
+    status = run_status(run, 2, round_name="generation")
+    distinct = {key for index in range(2) for key in run.read_generation(index)["keys"]}
+    assert status["all_failed"] and status["failed"] == status["evaluations"] == len(distinct) > 4
     assert "every evaluation failed: there is no best to export" in format_status(status)
     assert not (run.best_dir / "report.json").exists()
 
@@ -105,7 +112,7 @@ def test_status_of_an_all_failed_search_says_so(tmp_path):
 def test_a_search_with_one_success_is_no_failure(tmp_path):
     run = all_failed_run(tmp_path / "run")
     saved = run.read_checkpoint()
-    saved["search"]["best"]["fitness"] = 0.5
+    saved["best"] = {"key": "0" * 64, "trial": saved["strategy"]["best_trial"], "value": 0.5}
     run.write_checkpoint(saved)
     check_search_succeeded(run)  # no error
 
@@ -151,3 +158,20 @@ def test_a_read_only_run_directory_is_one_line_naming_it(tmp_path):
     assert f"cannot create the run directory {tmp_path / 'new'}: {tmp_path} is not writable" in new.stderr
     assert {p: p.read_bytes() for p in run.root.rglob("*") if p.is_file()} == before
     assert not (tmp_path / "new").exists()
+
+
+# ---------------------------------------------------------------- a run directory of an earlier gridprune
+
+@pytest.mark.parametrize("command", ["resume", "status", "export"])
+def test_a_run_of_the_gridprune_before_the_engine_is_refused_in_one_line(tmp_path, command):
+    config, info = prepare_run(DEMO)
+    run = RunDir.create(tmp_path / "run", info)
+    run.write_generation(0, {"generation": 0, "population": [], "keys": []})
+    run.write_checkpoint({"completed_generations": 1, "search": {"generation": 1}, "fitnesses": [], "keys": []})
+    proc = subprocess.run([sys.executable, "-m", "gridprune.cli", command, str(run.root)], capture_output=True,
+                          text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"gridprune: error: {run.checkpoint_path}: written by an earlier gridprune (before the engine, 1 generations "
+        f"done), which this version cannot resume; start a new run with another --run-dir, or finish this one with "
+        f"the gridprune that started it ({info['versions']['gridprune']})"]

@@ -268,3 +268,35 @@ def test_a_checked_config_gives_the_run_json_to_write():
     assert info["config"] == config.model_dump(mode="json")
     assert info["config_file"] == str(DEMO) and info["versions"]["torch"]
     assert len(info["model_fingerprint"]) == len(info["dataset_fingerprint"]) == 64
+
+
+# ---------------------------------------------------------------- resources of task kinds
+
+@pytest.mark.parametrize("override, key", [
+    ("resources.ffn_eval.cpus=0", "resources.ffn_eval.cpus"),
+    ("resources.ffn_eval.mem_gb=-1", "resources.ffn_eval.mem_gb"),
+    ("resources.ffn_eval.gpus=-1", "resources.ffn_eval.gpus"),
+    ("resources.ffn_eval.cores=2", "resources.ffn_eval.cores"),
+])
+def test_bad_resources_are_named_where_they_were_set(override, key):
+    assert config_error(DEMO, [override]).startswith(f"--set {key}:")
+
+
+def test_a_resource_of_a_kind_the_method_has_not_is_refused_before_anything_is_written():
+    with pytest.raises(ConfigError) as caught:
+        prepare_run(DEMO, ["resources.analysis.cpus=2"])
+    assert str(caught.value).endswith("resources.analysis: ga_blocks has no task kind 'analysis'; "
+                                      "its kinds: ffn_eval")
+
+
+def test_resources_override_the_kind_defaults_and_legacy_slurm_settings_apply_to_every_kind():
+    from gridprune.runs import check_method_settings, task_kinds
+
+    def kind(*overrides):
+        config = read_config(DEMO, list(overrides))
+        return task_kinds(config, check_method_settings(config, "test"))["ffn_eval"].resources
+
+    assert (kind().cpus, kind().mem_gb, kind().time_min, kind().gpus) == (2, 4.0, 60, 0)
+    assert kind("slurm.cpus_per_task=3", "slurm.time_min=9").cpus == 3 and kind("slurm.time_min=9").time_min == 9
+    given = kind("slurm.cpus_per_task=3", "resources.ffn_eval.cpus=5", "resources.ffn_eval.gpus=1")
+    assert (given.cpus, given.mem_gb, given.gpus) == (5, 4.0, 1)

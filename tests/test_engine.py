@@ -530,7 +530,7 @@ def test_a_long_task_continues_from_its_saved_progress_and_publishes_its_artifac
 def test_an_old_checkpoint_is_refused_naming_the_file(tmp_path):
     run = new_run(tmp_path / "run")
     run.write_checkpoint({"completed_generations": 3, "search": {}})
-    with pytest.raises(EngineError, match=r"checkpoint\.json.*cannot be resumed"):
+    with pytest.raises(EngineError, match=r"checkpoint\.json: written by an earlier gridprune.*cannot resume; start a new run"):
         run_toy(run, QuadraticMethod(tmp_path / "calls.log"))
 
 

@@ -19,7 +19,9 @@ import pytest
 
 from factories import make_checkpoint, write_dataset
 from gridprune.config import FitnessSettings
-from gridprune.methods.ga_blocks import key_settings, subsample_indices, subset_indices
+from gridprune.engine import Trial, execute, make_task, trial_key
+from gridprune.methods.ga_blocks import (KIND, FfnHandler, FfnWorkerSpec, chromosome_mapping, key_context,
+                                         subsample_indices, subset_indices)
 from gridprune.models.evaluator import scored
 from gridprune.search import (
     GeneticSearch,
@@ -30,8 +32,7 @@ from gridprune.search import (
     crossover_layer,
     to_json,
 )
-from gridprune.store import RunDir, result_key
-from gridprune.worker import FfnTaskHandler, FfnWorkerSpec
+from gridprune.store import RunDir
 from test_search import SPACE, ScriptedRng
 
 REPO = Path(__file__).resolve().parent.parent
@@ -304,31 +305,38 @@ def worker(tmp_path_factory):
     model = make_checkpoint(root / "model", stable_layer_norm=True)
     data = write_dataset(root / "data", ["One,  two.", "THREE", "four five six"])
     run = RunDir.create(root / "run", {"note": "test"})
-    spec = FfnWorkerSpec(run_dir=str(run.root), model=str(model), data=str(data), granularity=8, start_layer=0)
-    return run, FfnTaskHandler(spec, threads=1)
+    return run, {(score, normalise): FfnHandler(FfnWorkerSpec(model=str(model), data=str(data), granularity=8,
+                                                              start_layer=0, score=score, normalise=normalise), 1)
+                 for score, normalise in itertools.product(["corpus", "utterance_mean"], [True, False])}
+
+
+def ga_key(chrom, model: str, data: str, space: SearchSpace, fitness: FitnessSettings, indices=None) -> str:
+    """The key `ga_blocks` gives the result of `chrom` scored on `indices`."""
+    trial = Trial(KIND, {"blocks": chromosome_mapping(chrom, space), "indices": indices})
+    return trial_key(trial, key_context(model, data, space, fitness))
 
 
 @pytest.mark.parametrize("score, normalise", itertools.product(["corpus", "utterance_mean"], [True, False]))
 def test_the_worker_records_both_wers_and_which_is_the_fitness(worker, score, normalise):
-    run, handler = worker
-    chromosome = {"0": [1, 2], "1": [0, 7]}
+    run, handlers = worker
     fitness = FitnessSettings(score=score, normalise=normalise)
     space = SearchSpace((0, 1), 8, (2, 2))
-    key = result_key([[1, 2], [0, 7]], "model", "data", key_settings("ga_blocks", space, fitness, None))
-    handler({"key": key, "chromosome": chromosome, "indices": None, "score": score, "normalise": normalise})
-    record = run.read_result(key)
-    assert record["fitness_score"] == score and record["normalise"] is normalise
-    assert record["fitness"] == record["wer" if score == "corpus" else "utterance_mean_wer"]
-    assert record["wer"] == pytest.approx(record["errors"] / record["words"])
+    key = ga_key([[1, 2], [0, 7]], "model", "data", space, fitness)
+    trial = Trial(KIND, {"blocks": {"0": [1, 2], "1": [0, 7]}, "indices": None})
+    record = run.read_result(execute(handlers[score, normalise], make_task(trial, key), run).key)
+    metrics = record["metrics"]
+    assert metrics["fitness_score"] == score and metrics["normalise"] is normalise
+    assert record["value"] == metrics["wer" if score == "corpus" else "utterance_mean_wer"]
+    assert metrics["wer"] == pytest.approx(metrics["errors"] / metrics["words"])
     # "One,  two." is 2 words normalised, 3 split on single spaces (an empty one between)
-    assert record["words"] == (2 + 1 + 3 if normalise else 3 + 1 + 3)
+    assert metrics["words"] == (2 + 1 + 3 if normalise else 3 + 1 + 3)
 
 
 def test_fitness_options_are_part_of_the_result_key():
     space = SearchSpace((0, 1), 8, (2, 2))
 
     def key(chrom, indices=None, **fitness):
-        return result_key(chrom, "model", "data", key_settings("ga_blocks", space, FitnessSettings(**fitness), indices))
+        return ga_key(chrom, "model", "data", space, FitnessSettings(**fitness), indices)
 
     keys = {key([[1, 2], [0, 7]]), key([[1, 2], [0, 7]], score="utterance_mean"),
             key([[1, 2], [0, 7]], normalise=False), key([[1, 2], [0, 7]], subsample=0.8),
@@ -384,10 +392,10 @@ def test_the_elite_is_rescored_on_every_new_subset(subset_run):
     for g, generation in enumerate(generations):
         records = [run.read_result(key) for key in generation["keys"]]
         indices = subset_indices(15, 4, seed=1, generation=g)
-        assert all(record["status"] == "ok" and record["utterances"] == 4 for record in records)
+        assert all(record["status"] == "ok" and record["metrics"]["utterances"] == 4 for record in records)
         fitness = {}
         for chrom, record in zip(generation["population"], records):
-            fitness.setdefault(canonical(tuple(map(tuple, chrom))), record["fitness"])
+            fitness.setdefault(canonical(tuple(map(tuple, chrom))), record["value"])
         # the best so far after generation g is scored on generation g's subset: it is one of its fitnesses
         assert history[g]["best_so_far"] in fitness.values()
         assert history[g]["best_so_far"] == min(fitness.values())
@@ -395,16 +403,15 @@ def test_the_elite_is_rescored_on_every_new_subset(subset_run):
             # and the best after generation g - 1 was among those scored in generation g
             previous = [canonical(tuple(map(tuple, c))) for c, key in zip(generations[g - 1]["population"],
                                                                            generations[g - 1]["keys"])
-                        if run.read_result(key)["fitness"] == history[g - 1]["best_so_far"]]
+                        if run.read_result(key)["value"] == history[g - 1]["best_so_far"]]
             assert any(chrom in fitness for chrom in previous)
-        expected_keys = [result_key(c, run.run_info["model_fingerprint"], run.run_info["dataset_fingerprint"],
-                                    key_settings("ga_blocks", space, FitnessSettings(subset=4), indices))
-                         for c in generation["population"]]
+        expected_keys = [ga_key(c, run.run_info["model_fingerprint"], run.run_info["dataset_fingerprint"], space,
+                                FitnessSettings(subset=4), indices) for c in generation["population"]]
         assert generation["keys"] == expected_keys
     assert any(len(generation["population"]) == 5 for generation in generations)  # an extra elite was asked
     saved = run.read_checkpoint()
-    best = saved["search"]["best"]
-    assert saved["search"]["rescore_best"] is True
+    best = saved["strategy"]["search"]["best"]
+    assert saved["strategy"]["search"]["rescore_best"] is True
     assert best["fitness"] == history[-1]["best_so_far"]
     # generation files keep each layer's slot order, as the checkpoint does
     assert any(genes != sorted(genes) for chrom in generations[-1]["population"] for genes in chrom)
@@ -416,7 +423,7 @@ def test_a_run_saved_by_the_sorted_genes_version_is_refused(subset_run, tmp_path
     old = tmp_path / "old"
     shutil.copytree(subset_run, old)
     checkpoint = json.loads((old / "checkpoint.json").read_text())
-    checkpoint["search"]["version"] = 2
+    checkpoint["strategy"]["search"]["version"] = 2
     (old / "checkpoint.json").write_text(json.dumps(checkpoint))
     shutil.rmtree(old / "best")  # not exported yet: resume goes on to the search
     proc = gridprune("resume", old, check=False)

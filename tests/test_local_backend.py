@@ -373,3 +373,56 @@ def test_a_worker_whose_master_is_gone_exits_quietly(tmp_path):
         time.sleep(0.05)
     assert not alive(worker)
     assert "Traceback" not in stderr
+
+
+# ---------------------------------------------------------------- task kinds through make_backend
+
+
+@dataclass(frozen=True)
+class KindHandlers:
+    """A task kind's handler factory that leaves `built.<kind>.<pid>` in `folder` when a worker builds it."""
+
+    folder: str
+    kind: str
+
+    def __call__(self, threads: int):
+        Path(self.folder, f"built.{self.kind}.{os.getpid()}").touch()
+        return lambda task, context: {"value": float(task["params"]["x"]), "metrics": {"kind": self.kind}}
+
+
+def _kinds_run(tmp_path: Path, names: tuple[str, ...]):
+    from gridprune.backends import make_backend
+    from gridprune.config import RunConfig
+    from gridprune.engine import TaskKind, Trial, make_task
+    from gridprune.store import RunDir
+
+    run = RunDir.create(tmp_path / "run", {"note": "kinds"})
+    run.make_folders()
+    config = RunConfig.model_validate({"method": "ga_blocks", "model": "demo", "data": "x.hrl",
+                                       "local": {"workers": 2, "threads_per_worker": 1}})
+    backend = make_backend(config, run, {name: TaskKind(name, KindHandlers(str(tmp_path), name)) for name in names})
+    tasks = [make_task(Trial("a", {"x": x}), f"{x:064x}") for x in range(4)]
+    return run, backend, tasks
+
+
+def test_with_several_kinds_each_worker_builds_only_the_kinds_it_runs_and_once(tmp_path):
+    run, backend, tasks = _kinds_run(tmp_path, ("a", "b"))
+    try:
+        backend.start()
+        assert not list(tmp_path.glob("built.*"))  # lazily: nothing is built before a task needs it
+        assert backend.run(tasks, lambda task: None) == []
+    finally:
+        backend.close()
+    built = sorted(p.name for p in tmp_path.glob("built.*"))
+    assert built and all(name.startswith("built.a.") for name in built) and len(built) <= 2
+    records = [run.read_result(task["key"]) for task in tasks]
+    assert [r["value"] for r in records] == [0.0, 1.0, 2.0, 3.0] and all(r["metrics"] == {"kind": "a"} for r in records)
+
+
+def test_with_one_kind_each_worker_builds_it_at_start_up(tmp_path):
+    _, backend, _ = _kinds_run(tmp_path, ("a",))
+    try:
+        backend.start()
+        assert len(list(tmp_path.glob("built.a.*"))) == 2  # its cost is paid before the first round, apart
+    finally:
+        backend.close()

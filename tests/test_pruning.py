@@ -78,3 +78,14 @@ def test_bad_pruning_requests_are_named(tmp_path):
         pruner.apply({9: [0]})
     with pytest.raises(PruningError, match=r"layer 0: blocks \[1, 1\]"):
         pruner.apply({0: [1, 1]})
+
+
+def test_block_pruning_refuses_a_model_whose_layers_differ_in_width(tmp_path):
+    from gridprune.models.export import save_pruned
+
+    checkpoint = load_checkpoint(make_checkpoint(tmp_path / "ckpt", False))
+    save_pruned(checkpoint, {1: [0, 2]}, 8, tmp_path / "out")
+    exported = load_checkpoint(tmp_path / "out")
+    with pytest.raises(PruningError, match=r"FFN widths \[48, 64\].*needs every layer 64 rows wide"):
+        FfnPruner(exported.model, granularity=8)
+    FfnPruner(checkpoint.model, granularity=8)  # the unpruned model, restored by the export, still prunes

@@ -72,7 +72,7 @@ def test_resume_after_sigkill_mid_generation_equals_an_uninterrupted_run(setup, 
     known_after_gen2 = None
     deadline = time.time() + 300
     while time.time() < deadline:
-        completed = json.loads(checkpoint.read_text())["completed_generations"] if checkpoint.exists() else 0
+        completed = json.loads(checkpoint.read_text())["round"] if checkpoint.exists() else 0
         if completed == 2 and known_after_gen2 is None:
             known_after_gen2 = len(result_keys(run_dir))
         if known_after_gen2 is not None and len(result_keys(run_dir)) > known_after_gen2:
@@ -81,7 +81,7 @@ def test_resume_after_sigkill_mid_generation_equals_an_uninterrupted_run(setup, 
         assert master.poll() is None, "the run ended before it could be killed"
         time.sleep(0.005)
     master.wait()
-    assert json.loads(checkpoint.read_text())["completed_generations"] == 2, "the kill did not land mid-generation"
+    assert json.loads(checkpoint.read_text())["round"] == 2, "the kill did not land mid-generation"
     gen2_keys = set(generation_keys(run_dir)[2])
     done_at_kill = result_keys(run_dir)
     assert 0 < len(gen2_keys & done_at_kill) < len(gen2_keys)
@@ -142,7 +142,7 @@ def test_exported_model_reloads_in_plain_transformers_with_the_recorded_wer(setu
     hypotheses = [transcribe(model, processor, audio) for audio in dataset.audio()]
     wer = score([u.transcription for u in dataset.utterances], hypotheses).wer
     checkpoint = json.loads((finished_run / "checkpoint.json").read_text())
-    assert wer == pytest.approx(checkpoint["search"]["best"]["fitness"], abs=1e-12)
+    assert wer == pytest.approx(checkpoint["best"]["value"], abs=1e-12)
     assert report["wer_after"] == pytest.approx(wer, abs=1e-12)
     for key in ("wer_before", "heldout_wer_before", "heldout_wer_after", "decode_seconds_before", "decode_seconds_after"):
         assert isinstance(report[key], float)
@@ -278,7 +278,7 @@ def test_a_run_dir_in_which_no_generation_started_takes_a_corrected_config(setup
     assert "never started a generation; replacing it with this config" in proc.stderr
     info = json.loads((run_dir / "run.json").read_text())
     assert info["config"]["settings"]["generations"] == 1 and info["config"]["settings"]["population"] == 4
-    assert json.loads((run_dir / "checkpoint.json").read_text())["completed_generations"] == 1
+    assert json.loads((run_dir / "checkpoint.json").read_text())["round"] == 1
 
 
 def test_cancel_stops_a_local_master_and_status_says_it_stopped(setup, tmp_path):
@@ -288,7 +288,7 @@ def test_cancel_stops_a_local_master_and_status_says_it_stopped(setup, tmp_path)
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.time() + 300
-        while not (run_dir / "checkpoint.json").exists():
+        while not (run_dir / "generations" / "0000.json").exists():  # the first generation has started
             assert time.time() < deadline and master.poll() is None
             time.sleep(0.05)
         assert "master: running" in gridprune("status", run_dir).stdout
@@ -298,7 +298,7 @@ def test_cancel_stops_a_local_master_and_status_says_it_stopped(setup, tmp_path)
     finally:
         if master.poll() is None:
             os.killpg(master.pid, signal.SIGKILL)
-    done = json.loads((run_dir / "checkpoint.json").read_text())["completed_generations"]
+    done = json.loads((run_dir / "checkpoint.json").read_text())["round"]
     table = gridprune("status", run_dir).stdout
     assert f"stopped after generation {done} of {GENERATIONS}; continue with `gridprune resume {run_dir}`" in table
     assert "left" not in table

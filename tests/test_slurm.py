@@ -11,9 +11,9 @@ import pytest
 from factories import make_checkpoint, write_dataset
 from gridprune.backends.slurm import SlurmBackend, read_attempts
 from gridprune.config import SlurmSettings
-from gridprune.master import evaluate_generation
-from gridprune.store import RunDir, result_key
-from gridprune.worker import FfnHandlerFactory, FfnWorkerSpec
+from gridprune.engine import Outcome, Resources, TaskKind, Trial, make_task, store_outcome, trial_key
+from gridprune.methods.ga_blocks import KIND, FfnHandlerFactory, FfnWorkerSpec
+from gridprune.store import RunDir
 
 ROOT = Path(__file__).resolve().parent.parent
 # A small demo search; one CPU per worker everywhere, so that both backends compute alike.
@@ -58,6 +58,21 @@ def all_keys(run_dir: Path) -> set[str]:
     return keys
 
 
+def ffn_kind(model: Path, data: Path) -> dict[str, TaskKind]:
+    spec = FfnWorkerSpec(model=str(model), data=str(data), granularity=8, start_layer=0)
+    return {KIND: TaskKind(KIND, FfnHandlerFactory(spec), Resources(cpus=1, mem_gb=1, time_min=10))}
+
+
+def run_tasks(run: RunDir, backend: SlurmBackend, blocks: list[dict]) -> list[dict]:
+    """Run one `ffn_eval` task per blocks mapping on `backend` and record those given up on, as the engine does."""
+    trials = [Trial(KIND, {"blocks": mapping, "indices": None}) for mapping in blocks]
+    tasks = [make_task(trial, trial_key(trial, {})) for trial in trials]
+    for failure in backend.run(tasks, lambda task: None):
+        store_outcome(run, failure.task["key"], Trial.from_json(failure.task),
+                      Outcome.failed(failure.reason, failure.attempts))
+    return tasks
+
+
 def assert_each_result_evaluated_once(run_dir: Path):
     run = RunDir.open(run_dir)
     for key in all_keys(run_dir):
@@ -82,7 +97,7 @@ def test_slurm_search_equals_the_local_search(slurm_cluster, local_reference, tm
             (local_reference / "generations" / generation).read_text()
     slurm_run, local_run = RunDir.open(run_dir), RunDir.open(local_reference)
     for key in all_keys(run_dir):
-        assert slurm_run.read_result(key)["fitness"] == local_run.read_result(key)["fitness"]
+        assert slurm_run.read_result(key)["value"] == local_run.read_result(key)["value"]
     assert_each_result_evaluated_once(run_dir)
 
 
@@ -91,7 +106,7 @@ def test_a_cancelled_array_task_is_resubmitted_and_the_run_completes(slurm_clust
     master = subprocess.Popen([sys.executable, "-m", "gridprune.cli", "run", "configs/demo.yaml", "--run-dir",
                                str(run_dir), "--backend", "slurm", *SMALL_DEMO], cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    tasks = wait_for(lambda: squeue_ids("gridprune-eval"), 120, "the first job array")
+    tasks = wait_for(lambda: squeue_ids(f"gridprune-{KIND}"), 120, "the first job array")
     victim = sorted(tasks)[-1][0]
     subprocess.run(["scancel", victim], check=True)
     _, stderr = master.communicate(timeout=600)
@@ -106,16 +121,11 @@ def test_a_chunk_that_raises_is_retried_then_recorded_failed(slurm_cluster, tmp_
     model = make_checkpoint(tmp_path / "model", stable_layer_norm=False)
     data = write_dataset(tmp_path / "data", ["ONE", "TWO"])
     run = RunDir.create(tmp_path / "run", {"note": "slurm test"})
-    spec = FfnWorkerSpec(run_dir=str(run.root), model=str(model), data=str(data), granularity=8, start_layer=0)
-    settings = SlurmSettings(cpus_per_task=1, mem_gb=1, chunk_size=1, max_retries=1, poll_interval_s=0.2,
-                             sacct_interval_s=2, time_min=10, signal_delay_s=30)
-    backend = SlurmBackend(FfnHandlerFactory(spec), settings, run)
-    bad = {"key": result_key([[0, 1]], "m", "d", {}), "chromosome": {"9": [0, 1]}, "indices": None}
-    good = {"key": result_key([[2, 3]], "m", "d", {}), "chromosome": {"0": [2, 3]}, "indices": None}
+    settings = SlurmSettings(chunk_size=1, max_retries=1, poll_interval_s=0.2, sacct_interval_s=2, signal_delay_s=30)
+    backend = SlurmBackend(run, settings, ffn_kind(model, data))
 
-    counts = evaluate_generation(run, backend, [bad, good], "raising")
+    bad, good = run_tasks(run, backend, [{"9": [0, 1]}, {"0": [2, 3]}])
 
-    assert counts["failed"] == 1 and counts["evaluated"] == 2
     record = run.read_result(bad["key"])
     assert record["status"] == "failed" and record["attempts"] == 2
     assert "layer 9 does not exist" in record["error"]
@@ -130,15 +140,11 @@ def test_a_generation_above_max_array_size_is_split(slurm_cluster, tmp_path):
         model = make_checkpoint(tmp_path / "model", stable_layer_norm=True)
         data = write_dataset(tmp_path / "data", ["ONE"])
         run = RunDir.create(tmp_path / "run", {"note": "slurm test"})
-        spec = FfnWorkerSpec(run_dir=str(run.root), model=str(model), data=str(data), granularity=8, start_layer=0)
-        settings = SlurmSettings(cpus_per_task=1, mem_gb=1, chunk_size=1, poll_interval_s=0.2, sacct_interval_s=2,
-                                 time_min=10, signal_delay_s=30)
-        backend = SlurmBackend(FfnHandlerFactory(spec), settings, run)
+        settings = SlurmSettings(chunk_size=1, poll_interval_s=0.2, sacct_interval_s=2, signal_delay_s=30)
+        backend = SlurmBackend(run, settings, ffn_kind(model, data))
         assert backend.array_limit == 3
-        tasks = [{"key": result_key([[i, i + 1]], "m", "d", {}), "chromosome": {"0": [i, i + 1]}, "indices": None}
-                 for i in range(5)]
-        counts = evaluate_generation(run, backend, tasks, "split")
-        assert counts["evaluated"] == 5 and counts["failed"] == 0
+        tasks = run_tasks(run, backend, [{"0": [i, i + 1]} for i in range(5)])
+        assert all(run.read_result(task["key"])["status"] == "ok" for task in tasks)
         assert backend.counters["sbatch_calls"] == 3  # arrays of at most 2 tasks (indexes 0 and 1 < MaxArraySize 3)
     finally:
         subprocess.run(["bash", str(slurm_cluster), "reconfigure-max-array-size", "1001"], check=True,
@@ -168,7 +174,7 @@ def test_a_cancelled_master_submitted_again_reuses_every_result(slurm_cluster, t
     out = gridprune("submit", "configs/demo.yaml", "--run-dir", run_dir, "--backend", "slurm", *SMALL_DEMO,
                     "--set", "ga.generations=3").stdout
     job_id = out.split("submitted master job ")[1].split()[0]
-    wait_for(lambda: (read_checkpoint(run_dir) or {}).get("completed_generations", 0) >= 1, 600, "generation 0")
+    wait_for(lambda: (read_checkpoint(run_dir) or {}).get("round", 0) >= 1, 600, "generation 0")
     subprocess.run(["scancel", job_id], check=True)
     wait_for(lambda: _sacct_state(job_id) == "CANCELLED", 60, "the master to be cancelled")
     done_before = {p.name for p in (run_dir / "results").glob("*/*.json")}
@@ -177,6 +183,22 @@ def test_a_cancelled_master_submitted_again_reuses_every_result(slurm_cluster, t
                             f"--export=ALL,GRIDPRUNE_PYTHON={sys.executable}", str(ROOT / "slurm" / "master.sbatch"),
                             str(run_dir)], capture_output=True, text=True, check=True, cwd=ROOT)
     assert again.stdout.strip()
-    wait_for(lambda: (read_checkpoint(run_dir) or {}).get("completed_generations") == 3, 600, "the resumed run")
+    wait_for(lambda: (read_checkpoint(run_dir) or {}).get("round") == 3, 600, "the resumed run")
     assert done_before <= {p.name for p in (run_dir / "results").glob("*/*.json")}
     assert_each_result_evaluated_once(run_dir)
+
+
+def test_each_task_kind_gets_its_own_executor_with_its_resources(slurm_cluster, tmp_path):
+    run = RunDir.create(tmp_path / "run", {"note": "slurm test"})
+    factory = FfnHandlerFactory(FfnWorkerSpec(model="demo", data="unused.hrl", granularity=8, start_layer=0))
+    kinds = {"ffn_eval": TaskKind("ffn_eval", factory, Resources(cpus=1, mem_gb=1.5, time_min=7)),
+             "analysis": TaskKind("analysis", factory, Resources(cpus=2, mem_gb=3, time_min=90, gpus=1))}
+    backend = SlurmBackend(run, SlurmSettings(extra_sbatch={"nice": 5}), kinds)
+    evaluation, analysis = backend.executor("ffn_eval").parameters, backend.executor("analysis").parameters
+    assert (evaluation["job_name"], evaluation["cpus_per_task"], evaluation["mem"], evaluation["time"]) == \
+        ("gridprune-ffn_eval", 1, "1536M", 7)
+    assert "gpus_per_node" not in evaluation and evaluation["additional_parameters"] == {"nice": 5}
+    assert (analysis["job_name"], analysis["cpus_per_task"], analysis["mem"], analysis["time"],
+            analysis["gpus_per_node"]) == ("gridprune-analysis", 2, "3072M", 90, 1)
+    assert backend.executor("ffn_eval") is backend.executor("ffn_eval")
+    assert backend.factory("analysis").kinds == {"analysis": kinds["analysis"]}  # a job loads only its kind

@@ -40,7 +40,7 @@ def jobs_under(folder: Path) -> list:
 def test_cancel_stops_the_master_and_every_job_of_the_run_and_no_other(slurm_cluster, tmp_path):
     # Another job of the same user, even named like ours: cancel must leave it alone. It also holds
     # one of the node's two CPUs, so that the run's evaluation jobs stay queued while it is cancelled.
-    decoy = subprocess.run(["sbatch", "--parsable", "--job-name=gridprune-eval", "--cpus-per-task=1", "--mem=100M",
+    decoy = subprocess.run(["sbatch", "--parsable", "--job-name=gridprune-ffn_eval", "--cpus-per-task=1", "--mem=100M",
                             f"--output={tmp_path}/decoy-%j.log", "--wrap", "sleep 600"],
                            capture_output=True, text=True, check=True).stdout.strip()
     run_dir = tmp_path / "run"
@@ -49,7 +49,7 @@ def test_cancel_stops_the_master_and_every_job_of_the_run_and_no_other(slurm_clu
         master = out.split("submitted master job ")[1].split()[0]
         assert f"gridprune cancel {run_dir}" in out
         assert json.loads((run_dir / "jobs" / "master_jobs.json").read_text())["jobs"][0]["job_id"] == master
-        evaluations = wait_for(lambda: [j for j in jobs_under(run_dir) if j.name == "gridprune-eval"], 300,
+        evaluations = wait_for(lambda: [j for j in jobs_under(run_dir) if j.name == "gridprune-ffn_eval"], 300,
                                "the run's first job array")
         assert "master: running" in gridprune("status", run_dir).stdout
 

@@ -17,8 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from gridprune.store import (
     MasterLockedError,
@@ -27,16 +25,23 @@ from gridprune.store import (
     atomic_write_bytes,
     atomic_write_json,
     read_json,
-    result_key,
 )
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL, DATA, SETTINGS = "model-sha", "data-sha", {"subset": 50, "seed": 0}
+
+
+def result_key(genes: list[list[int]], model: str, data: str, settings: dict) -> str:
+    """A key as the engine makes them: sha256 hex of canonical JSON (the store only checks its form)."""
+    canonical = json.dumps({"genes": genes, "model": model, "data": data, "settings": settings}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 KEY = result_key([[1, 3, 5], [0, 2]], MODEL, DATA, SETTINGS)
 
 
-def ok_record(key: str = KEY, fitness: float = 0.25, **extra: object) -> dict:
-    return {"key": key, "status": "ok", "fitness": fitness, **extra}
+def ok_record(key: str = KEY, value: float | None = 0.25, **extra: object) -> dict:
+    return {"key": key, "status": "ok", "value": value, **extra}
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -127,53 +132,6 @@ def test_a_reader_never_sees_half_a_file(tmp_path: Path) -> None:
     assert leftovers(tmp_path) == []
 
 
-# ---------------------------------------------------------------- result keys
-
-
-def test_result_key_is_sha256_of_canonical_json() -> None:
-    canonical = (
-        '{"chromosome":[[1,3,5],[0,2]],"dataset_fingerprint":"data-sha",'
-        '"fitness_settings":{"seed":0,"subset":50},"model_fingerprint":"model-sha"}'
-    )
-    assert KEY == hashlib.sha256(canonical.encode()).hexdigest()
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        ([[1, 3, 6], [0, 2]], MODEL, DATA, SETTINGS),
-        ([[0, 2], [1, 3, 5]], MODEL, DATA, SETTINGS),
-        ([[1, 3, 5], [0, 2]], "other-model", DATA, SETTINGS),
-        ([[1, 3, 5], [0, 2]], MODEL, "other-data", SETTINGS),
-        ([[1, 3, 5], [0, 2]], MODEL, DATA, {"subset": 51, "seed": 0}),
-        ([[1, 3, 5], [0, 2]], MODEL, DATA, {}),
-    ],
-)
-def test_result_key_changes_with_each_input(args: tuple) -> None:
-    assert result_key(*args) != KEY
-
-
-def test_result_key_same_for_same_gene_sets() -> None:
-    assert result_key([[5, 1, 3], [2, 0]], MODEL, DATA, {"seed": 0, "subset": 50}) == KEY
-    numpy_genes = [np.array([1, 3, 5], dtype=np.int64), np.array([0, 2], dtype=np.int32)]
-    assert result_key(numpy_genes, MODEL, DATA, SETTINGS) == KEY
-
-
-def test_result_key_rejects_repeated_or_non_integer_genes() -> None:
-    with pytest.raises(ValueError, match="repeats"):
-        result_key([[1, 1, 5]], MODEL, DATA, SETTINGS)
-    with pytest.raises(TypeError):
-        result_key([[1.0, 2.0]], MODEL, DATA, SETTINGS)
-
-
-@settings(max_examples=50, deadline=None)
-@given(st.lists(st.sets(st.integers(0, 63), max_size=8), min_size=1, max_size=6), st.randoms())
-def test_result_key_ignores_gene_order_within_layers(layers: list[set[int]], rnd) -> None:
-    canonical = [sorted(layer) for layer in layers]
-    shuffled = [rnd.sample(layer, len(layer)) for layer in canonical]
-    assert result_key(shuffled, MODEL, DATA, SETTINGS) == result_key(canonical, MODEL, DATA, SETTINGS)
-
-
 # ---------------------------------------------------------------- results
 
 
@@ -183,17 +141,17 @@ def test_result_round_trip(run: RunDir) -> None:
     assert run.write_result(KEY, record) is True
     assert run.read_result(KEY) == record and run.has_result(KEY)
     assert run.result_path(KEY) == run.root / "results" / KEY[:2] / f"{KEY}.json"
-    failed = {"key": "0" * 64, "status": "failed", "fitness": None, "error": "Traceback ..."}
+    failed = {"key": "0" * 64, "status": "failed", "value": None, "error": "Traceback ..."}
     assert run.write_result("0" * 64, failed) is True
     assert run.read_result("0" * 64) == failed
     assert leftovers(run.root) == []
 
 
 def test_first_write_wins(run: RunDir) -> None:
-    assert run.write_result(KEY, ok_record(fitness=0.25)) is True
+    assert run.write_result(KEY, ok_record(value=0.25)) is True
     before = run.result_path(KEY).read_bytes()
-    assert run.write_result(KEY, ok_record(fitness=0.75)) is False
-    assert run.write_result(KEY, ok_record(fitness=0.25)) is False
+    assert run.write_result(KEY, ok_record(value=0.75)) is False
+    assert run.write_result(KEY, ok_record(value=0.25)) is False
     assert run.result_path(KEY).read_bytes() == before
     assert leftovers(run.root) == []
 
@@ -201,12 +159,12 @@ def test_first_write_wins(run: RunDir) -> None:
 @pytest.mark.parametrize(
     "record",
     [
-        {"key": KEY, "status": "done", "fitness": 0.1},
-        {"key": KEY, "status": "ok", "fitness": None},
-        {"key": KEY, "status": "ok", "fitness": True},
-        {"key": KEY, "status": "failed", "fitness": 0.1},
+        {"key": KEY, "status": "done", "value": 0.1},
+        {"key": KEY, "status": "ok", "value": "0.1"},
+        {"key": KEY, "status": "ok", "value": True},
+        {"key": KEY, "status": "failed", "value": 0.1},
         {"key": KEY, "status": "ok"},
-        {"key": "f" * 64, "status": "ok", "fitness": 0.1},
+        {"key": "f" * 64, "status": "ok", "value": 0.1},
     ],
 )
 def test_write_result_rejects_invalid_records(run: RunDir, record: dict) -> None:
@@ -238,8 +196,8 @@ CORRUPT_CONTENTS = {
     "empty": b"",
     "wrong key": json.dumps(ok_record(key="e" * 64)).encode(),
     "not an object": json.dumps([KEY, "ok", 0.25]).encode(),
-    "missing fitness": json.dumps({"key": KEY, "status": "ok"}).encode(),
-    "NaN fitness": b'{"key": "' + KEY.encode() + b'", "status": "ok", "fitness": NaN}',
+    "missing value": json.dumps({"key": KEY, "status": "ok"}).encode(),
+    "NaN value": b'{"key": "' + KEY.encode() + b'", "status": "ok", "value": NaN}',
 }
 
 
@@ -273,7 +231,7 @@ def _write_contended_keys(root: str, keys: list[str], writer: int, barrier, resu
     store = RunDir(root)
     for key in keys:
         barrier.wait()
-        won = store.write_result(key, ok_record(key, fitness=writer / 10, writer=writer))
+        won = store.write_result(key, ok_record(key, value=writer / 10, writer=writer))
         results.put((key, writer, won))
 
 
@@ -294,7 +252,7 @@ def test_concurrent_writers_of_one_key_exactly_one_wins(run: RunDir) -> None:
     for key in keys:
         winners = [writer for k, writer, won in outcomes if k == key and won]
         assert len(winners) == 1
-        assert run.read_result(key) == ok_record(key, fitness=winners[0] / 10, writer=winners[0])
+        assert run.read_result(key) == ok_record(key, value=winners[0] / 10, writer=winners[0])
     assert leftovers(run.root) == []
 
 
@@ -517,13 +475,13 @@ def _three_generations(run: RunDir) -> list[dict]:
     fitness = {keys[0]: 0.5, keys[1]: 0.4, keys[2]: 0.3, keys[3]: 0.35, keys[4]: 0.2}
     for key, value in fitness.items():
         run.write_result(key, ok_record(key, value, seconds=1.0))
-    run.write_result(keys[5], {"key": keys[5], "status": "failed", "fitness": None, "error": "boom"})
+    run.write_result(keys[5], {"key": keys[5], "status": "failed", "value": None, "error": "boom"})
     populations = [[keys[0], keys[1]], [keys[1], keys[2]], [keys[3], keys[4], keys[5]]]
     rows = []
     for generation, population in enumerate(populations):
-        run.write_generation(generation, {"generation": generation, "keys": population})
-        rows.append({"generation": generation, "seconds": 10.0 + generation, "evaluated": 99})
-    run.write_checkpoint({"completed_generations": 3})
+        run.write_generation(generation, {"round": generation, "keys": population})
+        rows.append({"round": generation, "seconds": 10.0 + generation, "evaluated": 99})
+    run.write_checkpoint({"round": 3})
     run.write_history(rows)
     return rows
 
@@ -544,31 +502,31 @@ def test_a_damaged_history_is_detected_and_rebuilt_from_the_store(run: RunDir, d
     rows, read_problem = read_history_rows(run)
     found = history_problem(run, rows, read_problem, 3)
     assert str(run.history_path) in found and problem in found and f"holds {len(rows)} of the 3" in found
-    rebuilt = rebuild_history(run, 3, kept=rows)
-    assert [row["generation"] for row in rebuilt] == [0, 1, 2]
+    rebuilt = rebuild_history(run, 3, kept=rows, round_name="generation")
+    assert [row["round"] for row in rebuilt] == [0, 1, 2] and rebuilt[2]["generation"] == 2
     assert rebuilt[: len(rows)] == written[: len(rows)]  # what the history still had is kept as it was
     last = rebuilt[2]
     assert last["rebuilt"] and last["seconds"] is None
     assert (last["best"], last["worst"], last["best_so_far"]) == (0.2, 0.35, 0.2)
-    assert (last["evaluated"], last["cache_hits"], last["failed"], last["individuals"]) == (3, 0, 1, 3)
+    assert (last["evaluated"], last["cache_hits"], last["failed"], last["trials"]) == (3, 0, 1, 3)
 
 
 def test_counts_are_the_results_stored_whichever_master_made_them(run: RunDir) -> None:
-    from gridprune.store.history import generation_counts
+    from gridprune.store.history import round_counts
 
     _three_generations(run)
-    counts = generation_counts(run, 3)
+    counts = round_counts(run, 3)
     assert [c["evaluated"] for c in counts] == [2, 1, 3]  # the repeat in generation 1 is a cache hit
     assert [c["cache_hits"] for c in counts] == [0, 1, 0]
     assert sum(c["evaluated"] for c in counts) == len(list(run.results_dir.glob("*/*.json")))
 
 
 def test_a_history_longer_than_the_checkpoint_is_fine_and_a_missing_generation_is_named(run: RunDir) -> None:
-    from gridprune.store.history import generation_counts, history_problem, read_history_rows
+    from gridprune.store.history import round_counts, history_problem, read_history_rows
 
     _three_generations(run)
     rows, problem = read_history_rows(run)
     assert history_problem(run, rows, problem, 2) is None  # killed between history and checkpoint
     run.generation_path(1).unlink()
-    with pytest.raises(StoreError, match=r"generations/0001.json is missing, but checkpoint.json counts 3"):
-        generation_counts(run, 3)
+    with pytest.raises(StoreError, match=r"generations/0001.json is missing, but checkpoint.json counts 3 completed rounds"):
+        round_counts(run, 3)

@@ -1,25 +1,35 @@
-"""Backends run batches of evaluation tasks: `local` worker processes, or `slurm` job arrays."""
+"""Backends run batches of tasks: `local` worker processes, or `slurm` job arrays (one executor per task kind).
+
+A backend knows the engine's task kinds and `WorkerFactory`, never a model or a method.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 from gridprune.backends.base import Backend, BackendError, HandlerFactory, Task, TaskFailure
 
 if TYPE_CHECKING:
     from gridprune.config import RunConfig
+    from gridprune.engine import TaskKind
     from gridprune.store import RunDir
 
 __all__ = ["Backend", "BackendError", "HandlerFactory", "Task", "TaskFailure", "make_backend"]
 
 
-def make_backend(config: "RunConfig", factory: HandlerFactory, run: "RunDir") -> Backend:
-    """The backend the config names, set up for `run`."""
+def make_backend(config: "RunConfig", run: "RunDir", kinds: "Mapping[str, TaskKind]") -> Backend:
+    """The backend the config names, set up for `run` and its task kinds (name -> TaskKind with resources).
+
+    Local workers build each kind's handler once, on their first task of it; with a single
+    kind they build it at start-up, so that its cost is recorded apart from the first round.
+    """
     if config.backend == "local":
         from gridprune.backends.local import LocalBackend
+        from gridprune.engine import WorkerFactory
 
         settings = config.local
+        factory = WorkerFactory(str(run.root), dict(kinds), preload=None if len(kinds) == 1 else ())
         return LocalBackend(factory, settings.workers, settings.threads_per_worker, settings.max_retries)
     from gridprune.backends.slurm import SlurmBackend
 
-    return SlurmBackend(factory, config.slurm, run)
+    return SlurmBackend(run, config.slurm, kinds)

@@ -1,4 +1,8 @@
-"""The Slurm backend: each generation's tasks as chunks in one job array, through submitit.
+"""The Slurm backend: each round's tasks as chunks in job arrays, one array per task kind, through submitit.
+
+Each task kind has its own executor with that kind's resources (CPUs, memory, time
+limit, GPUs), job name (`gridprune-<kind>`) and chunk size (`tasks_per_job`, else
+`slurm.chunk_size`).
 
 Workers write their results straight into the run directory; the master watches
 the store for results and asks Slurm (one `sacct` for all its jobs, at a bounded
@@ -21,13 +25,14 @@ import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import submitit
 from submitit.helpers import Checkpointable
 
 from gridprune.backends.base import BackendError, HandlerFactory, Retries, Task, TaskFailure
 from gridprune.config import SlurmSettings
+from gridprune.engine import TaskKind, WorkerFactory
 from gridprune.store import RunDir, atomic_write_json, read_json
 
 log = logging.getLogger(__name__)
@@ -113,10 +118,10 @@ class _Chunk:
 
 
 class SlurmBackend:
-    """Runs tasks as Slurm job arrays; `settings` is the config's `slurm:` section."""
+    """Runs tasks as Slurm job arrays; `settings` is the config's `slurm:` section, `kinds` the run's task kinds."""
 
-    def __init__(self, factory: HandlerFactory, settings: SlurmSettings, run: RunDir):
-        self.factory = factory
+    def __init__(self, run: RunDir, settings: SlurmSettings, kinds: Mapping[str, TaskKind]):
+        self.kinds = dict(kinds)
         self.settings = settings
         self.run_dir = run
         self.folder = run.jobs_dir / "slurm"
@@ -125,17 +130,33 @@ class SlurmBackend:
         self.array_limit = max_array_size()
         self.chunks: list[_Chunk] = []
         self.counters = {"sbatch_calls": 0, "sacct_calls": 0}
-        self.executor = submitit.SlurmExecutor(folder=self.folder / "%j", max_num_timeout=settings.max_num_timeout,
-                                               python=settings.python)
-        self.executor.update_parameters(
-            job_name="gridprune-eval",
-            partition=settings.partition, account=settings.account, qos=settings.qos,
-            time=settings.time_min, cpus_per_task=settings.cpus_per_task, mem=f"{int(settings.mem_gb * 1024)}M",
-            array_parallelism=settings.array_parallelism or 256, signal_delay_s=settings.signal_delay_s,
-            additional_parameters=dict(settings.extra_sbatch),
-            stderr_to_stdout=True,
-        )
+        self.executors: dict[str, submitit.SlurmExecutor] = {}
         self._reattach()
+
+    def executor(self, kind: str) -> submitit.SlurmExecutor:
+        """The executor of `kind`'s jobs: its resources, its job name; made on first use."""
+        if kind not in self.executors:
+            if kind not in self.kinds:
+                raise BackendError(f"no task kind {kind!r} in this run; known: {', '.join(sorted(self.kinds))}")
+            settings, resources = self.settings, self.kinds[kind].resources
+            executor = submitit.SlurmExecutor(folder=self.folder / "%j", max_num_timeout=settings.max_num_timeout,
+                                              python=settings.python)
+            gpus = {"gpus_per_node": resources.gpus} if resources.gpus else {}  # --gpus-per-node
+            executor.update_parameters(
+                **gpus,
+                job_name=f"gridprune-{kind}",
+                partition=settings.partition, account=settings.account, qos=settings.qos,
+                time=resources.time_min, cpus_per_task=resources.cpus, mem=f"{int(resources.mem_gb * 1024)}M",
+                array_parallelism=settings.array_parallelism or 256, signal_delay_s=settings.signal_delay_s,
+                additional_parameters=dict(settings.extra_sbatch),
+                stderr_to_stdout=True,
+            )
+            self.executors[kind] = executor
+        return self.executors[kind]
+
+    def factory(self, kind: str) -> HandlerFactory:
+        """What a job of `kind` builds its handler with: only that kind's, so it loads only what it needs."""
+        return WorkerFactory(str(self.run_dir.root), {kind: self.kinds[kind]})
 
     # bookkeeping that survives the master -------------------------------------------------------
 
@@ -156,22 +177,27 @@ class SlurmBackend:
     # submission ----------------------------------------------------------------------------------
 
     def _submit(self, tasks: Sequence[Task]) -> None:
-        """Submit tasks in chunks: one array per MaxArraySize - 1 chunks (indexes start at 0)."""
-        chunks = chunked(tasks, self.settings.chunk_size)
-        for group in chunked(chunks, max(self.array_limit - 1, 1)):  # type: ignore[arg-type]
-            with self.executor.batch():
-                jobs = [self.executor.submit(ChunkJob(self.factory, chunk, str(self.run_dir.root))) for chunk in group]
-            self.counters["sbatch_calls"] += 1
-            now = time.time()
-            self.chunks.extend(_Chunk(job, chunk, now) for job, chunk in zip(jobs, group))
-            log.info("submitted %d chunks of %d tasks as Slurm array %s", len(group),
-                     sum(map(len, group)), jobs[0].job_id.split("_")[0])
+        """Submit tasks by kind, in chunks: one array per MaxArraySize - 1 chunks (indexes start at 0)."""
+        by_kind: dict[str, list[Task]] = {}
+        for task in tasks:
+            by_kind.setdefault(task["kind"], []).append(task)
+        for kind, kind_tasks in by_kind.items():
+            executor, factory = self.executor(kind), self.factory(kind)
+            chunks = chunked(kind_tasks, self.kinds[kind].tasks_per_job or self.settings.chunk_size)
+            for group in chunked(chunks, max(self.array_limit - 1, 1)):  # type: ignore[arg-type]
+                with executor.batch():
+                    jobs = [executor.submit(ChunkJob(factory, chunk, str(self.run_dir.root))) for chunk in group]
+                self.counters["sbatch_calls"] += 1
+                now = time.time()
+                self.chunks.extend(_Chunk(job, chunk, now) for job, chunk in zip(jobs, group))
+                log.info("submitted %d chunks of %d %s tasks as Slurm array %s", len(group),
+                         sum(map(len, group)), kind, jobs[0].job_id.split("_")[0])
         self._save_in_flight()
 
     # the loop ------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Nothing to start: every generation's jobs load the model themselves."""
+        """Nothing to start: every round's jobs build their handlers themselves."""
 
     def run(self, tasks: Sequence[Task], on_done: Callable[[Task], None]) -> list[TaskFailure]:
         """Evaluate every task; return those that failed more than `max_retries` times."""
@@ -240,4 +266,4 @@ class SlurmBackend:
         self._save_in_flight()
 
     def close(self) -> None:
-        """Nothing runs between generations; jobs in flight are left to a resumed master."""
+        """Nothing runs between rounds; jobs in flight are left to a resumed master."""

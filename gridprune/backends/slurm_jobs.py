@@ -19,7 +19,7 @@ from typing import Iterable
 
 _FIELDS = ("JobArrayID", "ArrayJobID", "JobID", "State", "Name", "StdOut")
 _WIDTHS = {"StdOut": 4000}
-JOB_NAMES = ("gridprune-master", "gridprune-eval")
+JOB_PREFIX = "gridprune-"  # the master is gridprune-master; a task kind's jobs are gridprune-<kind>
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def jobs_of_run(jobs: Iterable[SlurmJob], run_root: Path, recorded: Iterable[str
     mine = []
     for job in jobs:
         logs_here = job.stdout == root or job.stdout.startswith(root + "/")
-        if logs_here or (job.name in JOB_NAMES and any(job.matches(r) for r in recorded)):
+        if logs_here or (job.name.startswith(JOB_PREFIX) and any(job.matches(r) for r in recorded)):
             mine.append(job)
     return mine
 

@@ -11,8 +11,12 @@
   through `context.artifacts` and long tasks save `context.progress`. `execute` (via
   `WorkerFactory`, the handler-factory shape backends take) calls it, publishes the artifacts
   and stores the result: handlers never write results.
-- A `Method` declares its settings, `check`, `kinds`, `key_context`, `new_strategy` /
-  `restore_strategy`, `round_columns`, `status_fields`, `columns` and `export`.
+- A `Method` declares its settings (validated once by the caller; hooks get the typed object),
+  `check`, `kinds`, `key_context`, `new_strategy` / `restore_strategy`, `round_columns`,
+  `status_fields`, `columns`, `round_name`, `planned_rounds`, what `resume --set` may change
+  (`resumable_keys`, `unchangeable`, `resize`) and `export`.
+- Each round's trials and keys go to generations/NNNN.json (with the strategy's optional
+  `describe_round()`), so the store can rebuild the history.
 - `run_method` / `run_strategy` is the one loop: ask, key, skip what is stored, submit to a
   backend (`backend.run(tasks, on_done)`), tell, write a history row and `checkpoint.json`.
 - `InProcessBackend` runs tasks in the calling process, for tests; `run_status` / `format_status`
@@ -24,7 +28,7 @@ from gridprune.engine.checkpoint import CHECKPOINT_FORMAT, checkpoint_of, read_c
 from gridprune.engine.errors import EngineError, ProtocolError
 from gridprune.engine.execute import TaskRunner, WorkerFactory, execute, make_task
 from gridprune.engine.inprocess import InProcessBackend
-from gridprune.engine.kinds import Handler, HandlerFactory, Resources, Task, TaskContext, TaskKind, visible_device
+from gridprune.engine.kinds import Handler, HandlerFactory, Resources, Task, TaskContext, TaskKind, visible_device, with_resources
 from gridprune.engine.loop import run_method, run_strategy
 from gridprune.engine.outcome import Outcome, load_outcome, store_outcome
 from gridprune.engine.protocols import Column, Method, Strategy
@@ -37,5 +41,5 @@ __all__ = [
     "TaskContext", "TaskKind", "TaskRunner", "Trial", "WorkerFactory", "artifact_dir", "artifact_file",
     "check_json", "checkpoint_of", "execute", "format_status", "load_outcome", "make_task", "overhead",
     "progress_dir", "read_checkpoint", "run_method", "run_status", "run_strategy", "store_outcome",
-    "trial_key", "visible_device",
+    "trial_key", "visible_device", "with_resources",
 ]

@@ -35,6 +35,11 @@ def read_checkpoint(run: RunDir) -> dict[str, Any] | None:
     saved = run.read_checkpoint()
     if saved is None:
         return None
+    if "format" not in saved and "completed_generations" in saved:
+        raise EngineError(f"{run.checkpoint_path}: written by an earlier gridprune (before the engine, "
+                          f"{saved['completed_generations']} generations done), which this version cannot resume; "
+                          f"start a new run with another --run-dir, or finish this one with the gridprune that "
+                          f"started it ({run.run_info.get('versions', {}).get('gridprune', 'see run.json')})")
     if saved.get("format") != CHECKPOINT_FORMAT or saved.get("version") != CHECKPOINT_VERSION:
         found = saved.get("format", "no format"), saved.get("version", "no version")
         raise EngineError(f"{run.checkpoint_path}: written by another version of gridprune ({found[0]}, "

@@ -73,6 +73,14 @@ class TaskKind:
     tasks_per_job: int | None = None
 
 
+def with_resources(kind: TaskKind, **changes: Any) -> TaskKind:
+    """`kind` with some of its resources changed (cpus, mem_gb, time_min, gpus; None keeps one)."""
+    from dataclasses import replace
+
+    given = {name: value for name, value in changes.items() if value is not None}
+    return replace(kind, resources=replace(kind.resources, **given)) if given else kind
+
+
 def visible_device(gpus: int) -> str:
     """"cuda" if the kind asked for GPUs and this process sees one, else "cpu".
 

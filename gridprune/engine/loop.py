@@ -69,6 +69,9 @@ def _run_round(run: RunDir, strategy: Strategy, backend: Backend, context: Mappi
     if not trials:
         raise ProtocolError(f"{type(strategy).__name__} asked for no trials in round {index} but is not finished")
     keys = [trial_key(trial, context) for trial in trials]
+    describe = getattr(strategy, "describe_round", None)
+    run.write_generation(index, {"round": index, "keys": keys, "trials": [trial.to_json() for trial in trials],
+                                 **(describe() if describe is not None else {})})
     slots: dict[str, list[int]] = {}
     for position, key in enumerate(keys):
         slots.setdefault(key, []).append(position)

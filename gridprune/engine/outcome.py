@@ -54,7 +54,6 @@ class Outcome:
             "trial": trial.to_json(),
             "status": self.status,
             "value": self.value,
-            "fitness": self.value,  # the store's record rules still name the value so
             "metrics": self.metrics,
             "artifacts": list(self.artifacts),
             "error": self.error,

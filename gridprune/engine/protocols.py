@@ -42,6 +42,9 @@ class Strategy(Protocol):
 
     def state_dict(self) -> dict[str, Any]: ...
 
+    # optional: `describe_round() -> dict`, JSON kept beside the round's keys in generations/NNNN.json
+    # (e.g. a GA's population in slot order), read after `ask()`.
+
 
 @dataclass(frozen=True)
 class Column:
@@ -57,15 +60,32 @@ class Column:
 
 
 class Method(Protocol):
-    """A pruning method as a job type. `settings` is its config section, validated once into `Settings`."""
+    """A pruning method as a job type. `section` is its config key; `Settings` validates it once, in
+    `gridprune.runs`, and the typed settings are what every hook below receives as `settings`.
+
+    Two hooks are optional: `status_lines(status) -> list[str]` (lines `gridprune status` prints
+    after the rounds, e.g. a training's live step and loss) and `plot(run, out)` (`status --plot`
+    of a method whose rounds are not the axis to plot against, e.g. a sweep's WER over sparsity)."""
 
     name: str
     section: str  # the config key of its settings
     Settings: type[BaseModel]
     columns: Sequence[Column]
+    round_name: str  # what a round is called in messages and reports ("generation", "step", "round")
+    resumable_keys: Sequence[str]  # keys of its section that `resume --set` may change (e.g. "ga.generations")
 
     def check(self, config: RunConfig, settings: Any) -> None:
-        """Cheap checks before a run starts (no torch, no model load); GridpruneError naming the key."""
+        """Checks before a run starts (no torch: config.json and the data files at most);
+        GridpruneError (ConfigValueError naming the key) if the run cannot work."""
+
+    def unchangeable(self) -> dict[str, str]:
+        """Keys of its section that `resume --set` refuses, each with the reason."""
+
+    def planned_rounds(self, settings: Any) -> int | None:
+        """The rounds the settings plan (None where not known in advance)."""
+
+    def resize(self, state: dict[str, Any], settings: Any) -> dict[str, Any]:
+        """The saved strategy state made to run to `settings` (after `resume --set` of a resumable key)."""
 
     def kinds(self, config: RunConfig, settings: Any) -> Mapping[str, TaskKind]:
         """The task kinds its trials run as, by name."""
@@ -85,5 +105,7 @@ class Method(Protocol):
     def status_fields(self, status: dict[str, Any]) -> dict[str, Any]:
         """Keys it adds to the status summary (e.g. names it has always used)."""
 
-    def export(self, run: RunDir, config: RunConfig, settings: Any, out: Path) -> dict[str, Any]:
-        """Write the result (a pruned model) to `out`; the report's dict, also saved there."""
+    def export(self, run: RunDir, config: RunConfig, settings: Any, out: Path, *, threads: int | None = None,
+               rounds: int | None = None) -> dict[str, Any]:
+        """Write the result (a pruned model) to `out` and return the report's dict (the caller saves it as
+        out/report.json). `threads` and `rounds` are for the speed measurement (None: its defaults)."""

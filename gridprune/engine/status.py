@@ -11,20 +11,23 @@ from gridprune.engine.protocols import Column
 from gridprune.store import RunDir
 
 
-def run_status(run: RunDir, planned_rounds: int | None = None) -> dict[str, Any]:
+def run_status(run: RunDir, planned_rounds: int | None = None,
+               history: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
     """A JSON-ready summary: rounds, best value, evaluations, cache hits, failures, timings.
 
     `planned_rounds` is used until the first checkpoint says how many rounds the strategy plans.
     `evaluations` counts the result records stored, so work done in a round that a killed master
     never finished counts too; the history's own counts are per round as each master saw them.
+    `history` replaces the rows of history.jsonl (e.g. rows rebuilt from the store; a row's
+    unknown timings are None).
     """
     saved = read_checkpoint(run)
     done = saved["round"] if saved else 0
     planned = saved["planned_rounds"] if saved else planned_rounds
-    history = run.read_history()[:done]
+    history = list(history) if history is not None else run.read_history()[:done]
     best = saved["best"] if saved else None
-    seconds = [row["seconds"] for row in history]
-    startup = sum(row.get("startup_seconds", 0.0) for row in history)
+    seconds = [row["seconds"] for row in history if row.get("seconds") is not None]
+    startup = sum(row.get("startup_seconds") or 0.0 for row in history)
     left = None if planned is None or not seconds else statistics.fmean(seconds) * max(planned - done, 0)
     info = run.run_info
     return {
@@ -37,8 +40,8 @@ def run_status(run: RunDir, planned_rounds: int | None = None) -> dict[str, Any]
         "best_trial": best["trial"] if best else None,
         "best_key": best["key"] if best else None,
         "evaluations": sum(1 for _ in run.results_dir.glob("*/*.json")) if run.results_dir.is_dir() else 0,
-        "failed": sum(row["failed"] for row in history),
-        "cache_hits": sum(row["cache_hits"] for row in history),
+        "failed": sum(row.get("failed") or 0 for row in history),
+        "cache_hits": sum(row.get("cache_hits") or 0 for row in history),
         "elapsed_seconds": sum(seconds) + startup,
         "startup_seconds": round(startup, 1),
         "estimated_seconds_left": left,

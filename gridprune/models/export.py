@@ -1,63 +1,59 @@
-"""Saving a physically pruned model as a checkpoint that plain transformers reloads."""
+"""Exporting a physically pruned model, and the sizes its report gives (parameters, non-zero ones, bytes)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 from torch import nn
 
 from gridprune.models.loading import Checkpoint
-from gridprune.models.pruning import FfnPruner
+from gridprune.models.pruned import save_model
+from gridprune.models.pruning import FfnPruner, count_parameters
 
 
-def _pad_ffn(feed_forward: nn.Module, width: int) -> int:
-    """Widen an FFN to `width` rows with zero rows and columns (the output is unchanged); returns rows added."""
-    intermediate, output = feed_forward.intermediate_dense, feed_forward.output_dense
-    missing = width - intermediate.out_features
-    if missing <= 0:
-        return 0
-    padded_in = nn.Linear(intermediate.in_features, width, bias=intermediate.bias is not None)
-    padded_out = nn.Linear(width, output.out_features, bias=output.bias is not None)
-    with torch.no_grad():
-        padded_in.weight.zero_()
-        padded_in.weight[: intermediate.out_features] = intermediate.weight
-        if intermediate.bias is not None:
-            padded_in.bias.zero_()
-            padded_in.bias[: intermediate.out_features] = intermediate.bias
-        padded_out.weight.zero_()
-        padded_out.weight[:, : intermediate.out_features] = output.weight
-        if output.bias is not None:
-            padded_out.bias.copy_(output.bias)
-    feed_forward.intermediate_dense, feed_forward.output_dense = padded_in, padded_out
-    return missing
+def save_pruned(checkpoint: Checkpoint, pruned: Mapping[int, Sequence[int]], granularity: int,
+                out: Path) -> dict[str, Any]:
+    """Write the checkpoint with `pruned` blocks ({layer: [block, ...]}) removed to `out`; returns its layout
+    (`gridprune.models.pruned.layout`: plain or not, encoder layers, FFN width of each layer).
 
-
-def save_pruned(checkpoint: Checkpoint, pruned: Mapping[int, Sequence[int]], granularity: int, out: Path) -> int:
-    """Write the checkpoint with `pruned` blocks removed to `out`; returns zero rows added.
-
-    transformers has one `intermediate_size` for all layers: when layers keep
-    different widths, the narrower ones are padded with zero rows up to the
-    widest, which keeps the outputs exact but gives back part of the size gain.
+    Every layer keeps exactly its own width: a plain checkpoint when all layers
+    keep the same, else one whose config.json records each layer's width
+    (`gridprune.load_pruned` and `load_checkpoint` build it). The checkpoint's
+    model is unpruned again on return.
     """
     pruner = FfnPruner(checkpoint.model, granularity)
-    model = pruner.apply(pruned)
     try:
-        layers = model.wav2vec2.encoder.layers
-        width = max(layer.feed_forward.intermediate_dense.out_features for layer in layers)
-        padded = sum(_pad_ffn(layer.feed_forward, width) for layer in layers)
-        original_width = model.config.intermediate_size
-        model.config.intermediate_size = width
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            model.save_pretrained(out, safe_serialization=True)
-            checkpoint.processor.save_pretrained(out)
-        finally:
-            model.config.intermediate_size = original_width
+        return save_model(pruner.apply(pruned), checkpoint.processor, Path(out))
     finally:
         pruner.restore()
-    return padded
+
+
+def weight_bytes(folder: Path) -> int:
+    """Bytes of the weight files (*.safetensors, *.bin) in a checkpoint folder."""
+    return sum(file.stat().st_size for file in Path(folder).iterdir()
+               if file.is_file() and file.suffix in (".safetensors", ".bin"))
+
+
+def model_sizes(model: nn.Module, folder: Path | None = None) -> dict[str, int | None]:
+    """`{"params", "nonzero_params", "bytes"}` of a model; bytes of the weight files in `folder`, None without one."""
+    with torch.no_grad():
+        nonzero = sum(int(torch.count_nonzero(p)) for p in model.parameters())
+    return {"params": count_parameters(model), "nonzero_params": nonzero,
+            "bytes": weight_bytes(folder) if folder is not None else None}
+
+
+def size_report(before: nn.Module, before_folder: Path, after: nn.Module, after_folder: Path) -> dict[str, Any]:
+    """The report's size keys: params, nonzero_params and bytes (weight files on disk), each `_before` and
+    `_after`, with `params_kept` and `bytes_kept` (after / before)."""
+    report: dict[str, Any] = {}
+    for when, model, folder in (("before", before, before_folder), ("after", after, after_folder)):
+        for key, value in model_sizes(model, folder).items():
+            report[f"{key}_{when}"] = value
+    report["params_kept"] = report["params_after"] / report["params_before"]
+    report["bytes_kept"] = report["bytes_after"] / report["bytes_before"]
+    return report
 
 
 def summary(pruned: Mapping[int, Sequence[int]], granularity: int, layers: int, params_before: int,

@@ -14,8 +14,10 @@ from gridprune.checkpoint_files import (  # the torch-free half of loading
     CheckpointError,
     check_checkpoint_folder,
     checkpoint_fingerprint,
+    read_model_config,
     resolve_model_path,
 )
+from gridprune.models.pruned import build_recorded, read_record
 
 # No model is ever fetched from a hub: a checkpoint is a folder on disk.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -38,26 +40,39 @@ class Checkpoint:
 
 
 def load_checkpoint(spec: str | Path) -> Checkpoint:
-    """Load `spec` (a checkpoint folder, or `demo`) for CPU inference."""
+    """Load `spec` (a checkpoint folder, or `demo`) for CPU inference; exported folders whose layers
+    differ in size (a `gridprune` record in config.json) included."""
     path = resolve_model_path(spec)
     check_checkpoint_folder(path)
-    verbosity = transformers_logging.get_verbosity()
-    transformers_logging.set_verbosity_error()  # its load table would only repeat what is checked below
-    try:
-        model, info = Wav2Vec2ForCTC.from_pretrained(path, local_files_only=True, output_loading_info=True,
-                                                     ignore_mismatched_sizes=True)
-    except Exception as exc:  # torch, safetensors and transformers each raise their own kinds
-        raise CheckpointError(f"{path}: cannot load the model: {exc}") from None
-    finally:
-        transformers_logging.set_verbosity(verbosity)
-    check_loading_info(path, info)
+    model = load_model(path)
     try:
         processor = Wav2Vec2Processor.from_pretrained(path, local_files_only=True)
     except Exception as exc:
         raise CheckpointError(f"{path}: cannot load the processor (feature extractor + tokenizer): {exc}") from None
     check_vocabulary(path, model, processor)
-    model.float().eval()
     return Checkpoint(path=path, model=model, processor=processor, fingerprint=checkpoint_fingerprint(path))
+
+
+def load_model(path: Path) -> Wav2Vec2ForCTC:
+    """The checked model of the checkpoint folder `path` (no processor needed), eval mode, float32."""
+    config = read_model_config(path)
+    layers = read_record(config, path)
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()  # its load table would only repeat what is checked below
+    try:
+        if layers is None:
+            model, info = Wav2Vec2ForCTC.from_pretrained(path, local_files_only=True, output_loading_info=True,
+                                                         ignore_mismatched_sizes=True)
+        else:
+            model, info = build_recorded(path, config, layers)
+    except CheckpointError:
+        raise
+    except Exception as exc:  # torch, safetensors and transformers each raise their own kinds
+        raise CheckpointError(f"{path}: cannot load the model: {exc}") from None
+    finally:
+        transformers_logging.set_verbosity(verbosity)
+    check_loading_info(path, info)
+    return model.float().eval()
 
 
 def _names(keys, limit: int = 8) -> str:

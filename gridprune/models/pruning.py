@@ -78,6 +78,10 @@ class FfnPruner:
     """
 
     def __init__(self, model: Wav2Vec2ForCTC, granularity: int):
+        widths = {layer.feed_forward.intermediate_dense.out_features for layer in model.wav2vec2.encoder.layers}
+        if widths != {ffn_width(model)}:
+            raise PruningError(f"the encoder layers have FFN widths {sorted(widths)} (an exported pruned model?); "
+                               f"block pruning needs every layer {ffn_width(model)} rows wide")
         self.model = model
         self.granularity = granularity
         self.rows_per_block = block_size(model, granularity)

@@ -5,7 +5,7 @@ Imports the standard library, filelock and numpy only.
 
 from gridprune.store.errors import MasterLockedError, StoreError
 from gridprune.store.files import atomic_write_bytes, atomic_write_json, read_json
-from gridprune.store.results import RESULT_STATUSES, result_key, result_problem
+from gridprune.store.results import RESULT_STATUSES, result_problem
 from gridprune.store.rundir import RunDir
 
 __all__ = [
@@ -16,6 +16,5 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
     "read_json",
-    "result_key",
     "result_problem",
 ]

@@ -74,10 +74,17 @@ class RunDir:
         self._run_info = loads(dumps(run_info))
 
     def started(self) -> bool:
-        """Whether a generation of this run was ever started (its population written) or checkpointed."""
-        if self.checkpoint_path.exists():
-            return True
+        """Whether a round of this run was ever started (its trials written to generations/).
+
+        A checkpoint alone (a strategy's start, saved before its first round) does not count.
+        """
         return self.generations_dir.is_dir() and any(self.generations_dir.glob("*.json"))
+
+    def discard_start(self) -> None:
+        """Remove the checkpoint of a run that never started a round (its start was made for another config)."""
+        if self.started():
+            raise StoreError(f"{self.root} has started a round: its checkpoint is kept")
+        self.checkpoint_path.unlink(missing_ok=True)
 
     @classmethod
     def open(cls, root: str | Path) -> RunDir:

@@ -1,0 +1,82 @@
+"""Export of CoMFLP's best set: the model without those layers, saved plain, and its report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gridprune.engine import artifact_dir, read_checkpoint
+from gridprune.store import RunDir, StoreError
+
+
+def best_dropped(run: RunDir) -> tuple[list[int], float, dict[str, Any]]:
+    """The layers the best candidate drops, its recorded WER and the saved strategy state."""
+    saved = read_checkpoint(run)
+    if saved is None or saved["best"] is None:
+        raise StoreError(f"{run.root}: no candidate has been scored yet; nothing to export")
+    return list(saved["best"]["trial"]["params"]["dropped"]), saved["best"]["value"], saved["strategy"]
+
+
+def export_best(run: RunDir, config: Any, settings: Any, out: Path, *, threads: int | None = None,
+                rounds: int | None = None) -> dict[str, Any]:
+    """Write the best candidate with fewer layers to `out` (plain transformers reloads it); its report."""
+    import torch
+    from transformers import Wav2Vec2ForCTC
+
+    from gridprune.data import read_hrl
+    from gridprune.models import load_checkpoint
+    from gridprune.models.evaluator import decode_dataset
+    from gridprune.models.export import size_report
+    from gridprune.models.layers import save_dropped
+    from gridprune.models.speed import DEFAULT_ROUNDS, DEFAULT_THREADS, DEFAULT_UTTERANCES, compare_speed
+
+    dropped, recorded, state = best_dropped(run)
+    threads = threads or DEFAULT_THREADS
+    checkpoint = load_checkpoint(config.model)
+    layers_before = len(checkpoint.model.wav2vec2.encoder.layers)
+    out = Path(out)
+    save_dropped(checkpoint, dropped, out)
+    exported = Wav2Vec2ForCTC.from_pretrained(out, local_files_only=True).float().eval()
+    report: dict[str, Any] = {"method": "comflp", "dropped_layers": dropped, "layers_before": layers_before,
+                              "layers_after": exported.config.num_hidden_layers, "wer_recorded": recorded,
+                              "measure": None if state["search"] == "glp" else state["analysis"]["measure"],
+                              "search": state["search"]}
+    report.update(size_report(checkpoint.model, checkpoint.path, exported, out))
+    sets = {"": read_hrl(config.data.path, config.data.audio_dir)}
+    if config.heldout:
+        sets["heldout_"] = read_hrl(config.heldout.path, config.heldout.audio_dir)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        for prefix, dataset in sets.items():
+            for when, model in (("before", checkpoint.model), ("after", exported)):
+                report[f"{prefix}wer_{when}"] = decode_dataset(model, checkpoint.processor, dataset).result.wer
+    finally:
+        torch.set_num_threads(previous)
+    speed = compare_speed(checkpoint.model, exported, checkpoint.processor,
+                          sets[""].head(DEFAULT_UTTERANCES).audio(), rounds=rounds or DEFAULT_ROUNDS, threads=threads)
+    report.update(speed.report())
+    report["speed_summary"] = speed.describe()
+    report.update(_search_keys(run, state))
+    report["summary"] = (f"removed encoder layers {', '.join(map(str, dropped))} of {layers_before} "
+                         f"({layers_before} -> {report['layers_after']} layers); {report['params_after']:,} of "
+                         f"{report['params_before']:,} parameters kept ({report['params_after'] / report['params_before']:.1%})")
+    return report
+
+
+def _search_keys(run: RunDir, state: dict[str, Any]) -> dict[str, Any]:
+    """What the search did: the matrix (and where it lies in the run directory), the candidates and their WERs."""
+    wers = {tuple(w["dropped"]): w["wer"] for w in state["wers"]}
+    keys: dict[str, Any] = {"evaluations": len(wers)}
+    if state["search"] == "glp":
+        keys["glp_steps"] = state["glp"]["history"]
+        keys["candidates"] = [{"dropped": list(layers), "wer": wer} for layers, wer in wers.items()]
+        return keys
+    folder = artifact_dir(run, state["matrix_key"])
+    keys["matrix_path"] = str((folder / "matrix.json").relative_to(run.root))
+    keys["matrix_key"] = state["matrix_key"]
+    keys["coarse_seconds"] = state["coarse_seconds"]
+    keys["analysis"] = state["analysis"]
+    keys["candidates"] = [{"dropped": c["dropped"], "score": c["score"], "wer": wers.get(tuple(c["dropped"]))}
+                          for c in state["coarse"]]
+    return keys

@@ -1,0 +1,111 @@
+"""`comflp` as a job type: settings, checks, task kinds, strategy and export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from gridprune.engine import Column, Outcome, Resources, TaskKind, Trial, artifact_file
+from gridprune.methods.comflp.settings import SECTION, ComflpSettings, analysis_params, check_settings
+from gridprune.methods.comflp.strategy import ANALYSIS, EVALUATION, ComflpStrategy
+from gridprune.methods.comflp.tasks import MATRIX_JSON, AnalysisFactory, EvaluationFactory, read_matrix
+from gridprune.store import RunDir
+
+KEY_FORMAT = 1  # bump when what a comflp trial's outcome depends on changes
+
+
+class Comflp:
+    """CoMFLP (correlation-guided layer pruning) and its GLP baseline."""
+
+    name = "comflp"
+    section = SECTION
+    Settings = ComflpSettings
+    round_name = "round"
+    resumable_keys: Sequence[str] = ()
+    columns = (Column("phase", "phase"), Column("best_dropped", "dropped"))
+
+    def check(self, config: Any, settings: ComflpSettings) -> None:
+        """The settings against the model's `config.json` (no torch); ConfigValueError naming the key."""
+        from gridprune.checkpoint_files import check_checkpoint_folder, encoder_shape, resolve_model_path
+
+        from gridprune.config import ConfigValueError, FitnessSettings
+
+        path = resolve_model_path(config.model)
+        check_checkpoint_folder(path)
+        check_settings(settings, encoder_shape(path).layers)
+        if config.fitness != FitnessSettings():
+            raise ConfigValueError("fitness", "comflp scores every candidate by corpus WER on the whole search set; "
+                                              "the fitness section is ga_blocks' (remove it)")
+
+    def unchangeable(self) -> dict[str, str]:
+        """Every key: the saved strategy and its results were made with them."""
+        return {f"{SECTION}.{name}": "the saved search was built with it" for name in ComflpSettings.model_fields}
+
+    def planned_rounds(self, settings: ComflpSettings) -> int | None:
+        """Two (analysis, candidates), or one per layer GLP removes."""
+        return settings.drop if settings.search == "glp" else 2
+
+    def resize(self, state: dict[str, Any], settings: ComflpSettings) -> dict[str, Any]:
+        """Nothing of comflp may change on resume, so the state stays as saved."""
+        return state
+
+    def kinds(self, config: Any, settings: ComflpSettings) -> Mapping[str, TaskKind]:
+        """The evaluation kind, and the analysis kind unless GLP runs (it needs no matrix)."""
+        data = (config.data.path, config.data.audio_dir)
+        kinds = {EVALUATION: TaskKind(EVALUATION, EvaluationFactory(config.model, *data),
+                                      Resources(cpus=1, mem_gb=4.0, time_min=30))}
+        if settings.search != "glp":
+            kinds[ANALYSIS] = TaskKind(ANALYSIS, AnalysisFactory(config.model, *data),
+                                       Resources(cpus=1, mem_gb=8.0, time_min=120), tasks_per_job=1)
+        return kinds
+
+    def key_context(self, run: RunDir, config: Any, settings: ComflpSettings) -> dict[str, Any]:
+        """Model and search-set fingerprints: what the outcome of a comflp trial depends on besides its params."""
+        self._run = run  # the engine asks for the context before it restores a strategy
+        info = run.run_info
+        return {"method": self.name, "format": KEY_FORMAT, "model_fingerprint": info["model_fingerprint"],
+                "dataset_fingerprint": info["dataset_fingerprint"], "score": "corpus"}
+
+    def new_strategy(self, run: RunDir, config: Any, settings: ComflpSettings) -> ComflpStrategy:
+        from gridprune.checkpoint_files import encoder_shape, resolve_model_path
+
+        layers = encoder_shape(resolve_model_path(config.model)).layers
+        return ComflpStrategy(layers, settings.drop, settings.search, beam=settings.beam,
+                              candidates=settings.candidates, exhaustive_limit=settings.exhaustive_limit,
+                              analysis=analysis_params(settings, config.seed), read_matrix=self._reader(run))
+
+    def restore_strategy(self, state: dict[str, Any], config: Any, settings: ComflpSettings,
+                         run: RunDir | None = None) -> ComflpStrategy:
+        run = run or getattr(self, "_run", None)
+        return ComflpStrategy.from_state(state, self._reader(run) if run is not None else None)
+
+    @staticmethod
+    def _reader(run: RunDir):
+        def read(key: str) -> np.ndarray:
+            return read_matrix(artifact_file(run, key, MATRIX_JSON))
+        return read
+
+    def round_columns(self, strategy: ComflpStrategy, trials: Sequence[Trial],
+                      outcomes: Sequence[Outcome]) -> dict[str, Any]:
+        phase = "glp" if strategy.glp is not None else ("analysis" if trials[0].kind == ANALYSIS else "candidates")
+        best = strategy.best
+        columns: dict[str, Any] = {"phase": phase,
+                                   "best_dropped": None if best is None else ",".join(map(str, best[0].params["dropped"]))}
+        if phase == "analysis" and outcomes[0].ok:
+            columns["matrix_seconds"] = outcomes[0].metrics.get("matrix_seconds")
+            columns["states_seconds"] = outcomes[0].metrics.get("states_seconds")
+            columns["coarse_seconds"] = strategy.coarse_seconds
+        return columns
+
+    def status_fields(self, status: dict[str, Any]) -> dict[str, Any]:
+        best = status.get("best_trial")
+        return {"best_wer": status.get("best_value"),
+                "best_dropped": None if not best else best["params"]["dropped"]}
+
+    def export(self, run: RunDir, config: Any, settings: ComflpSettings, out: Path, *, threads: int | None = None,
+               rounds: int | None = None) -> dict[str, Any]:
+        from gridprune.methods.comflp.export import export_best
+
+        return export_best(run, config, settings, out, threads=threads, rounds=rounds)

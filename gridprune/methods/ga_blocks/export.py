@@ -1,0 +1,92 @@
+"""Export of a `ga_blocks` run: the best chromosome as a physically smaller checkpoint, with its report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gridprune.config import RunConfig
+from gridprune.methods.ga_blocks.strategy import chromosome_mapping
+from gridprune.search import SearchSpace, from_json
+from gridprune.store import RunDir, StoreError
+
+
+def best_of(run: RunDir) -> tuple[SearchSpace, Any, float]:
+    """The search space, best chromosome and its recorded fitness of a run; StoreError if there is none yet."""
+    saved = run.read_checkpoint()
+    state = (saved or {}).get("strategy", {}).get("search")
+    if not state or state.get("best") is None:
+        raise StoreError(f"{run.root}: no generation has completed yet; nothing to export")
+    space = SearchSpace(tuple(state["space"]["layers"]), state["space"]["granularity"],
+                        tuple(state["space"]["pruned_blocks"]))
+    return space, from_json(state["best"]["chromosome"], space), state["best"]["fitness"]
+
+
+def export_best(run: RunDir, config: RunConfig, out: Path, *, threads: int | None = None,
+                rounds: int | None = None) -> dict[str, Any]:
+    """Write the best individual so far as a pruned checkpoint to `out`; returns its report.
+
+    WERs come from one decode of each set with each model; the speed from the
+    two models taking turns (`gridprune.models.speed`) on `threads` threads.
+    """
+    from gridprune.checkpoint_files import resolve_model_path
+    from gridprune.data import read_hrl
+    from gridprune.models import load_checkpoint
+    from gridprune.models.export import save_pruned, size_report, summary
+    from gridprune.models.speed import DEFAULT_ROUNDS, DEFAULT_THREADS, DEFAULT_UTTERANCES, compare_speed
+    from gridprune.progress import Progress
+
+    space, best, fitness = best_of(run)
+    pruned = {layer: list(blocks) for layer, blocks in zip(space.layers, best)}
+    threads = threads or DEFAULT_THREADS
+    with Progress(3, "export", unit="step") as progress:
+        progress.note(f"loading {config.model}")
+        checkpoint = load_checkpoint(config.model)
+        sets = {"": read_hrl(config.data.path, config.data.audio_dir)}
+        if config.heldout:
+            sets["heldout_"] = read_hrl(config.heldout.path, config.heldout.audio_dir)
+        report: dict[str, Any] = {
+            "chromosome": chromosome_mapping(best, space),
+            "fitness_recorded": fitness,
+            "fitness_subset": config.fitness.subset,
+            "granularity": space.granularity,
+        }
+        progress.note("writing the pruned model")
+        report["layout"] = save_pruned(checkpoint, pruned, space.granularity, Path(out))
+        exported = load_checkpoint(str(out))
+        report.update(size_report(checkpoint.model, resolve_model_path(config.model), exported.model, Path(out)))
+        progress.step("pruned model written")
+        report.update(_measure(checkpoint.model, exported.model, checkpoint.processor, sets, threads))
+        progress.step("WERs")
+        speed = compare_speed(checkpoint.model, exported.model, checkpoint.processor,
+                              sets[""].head(DEFAULT_UTTERANCES).audio(), rounds=rounds or DEFAULT_ROUNDS,
+                              threads=threads)
+        report.update(speed.report())
+        report["speed_summary"] = speed.describe()
+        progress.step("speed")
+    report["size_ratio"] = report["params_after"] / report["params_before"]
+    report.update(summary(pruned, space.granularity, len(checkpoint.model.wav2vec2.encoder.layers),
+                          report["params_before"], report["params_after"]))
+    return report
+
+
+def _measure(before, after, processor, sets: dict[str, Any], threads: int) -> dict[str, float]:
+    """WER of each model on each set, from one decode through the whole model on `threads` threads
+    (fixed, as for the timing: an export takes the same share of a node each time)."""
+    import torch
+
+    from gridprune.models.evaluator import decode_dataset
+    from gridprune.progress import Progress
+
+    figures = {}
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with Progress(2 * len(sets), "export: WER before and after", unit="decode") as progress:
+            for prefix, dataset in sets.items():
+                for when, model in (("before", before), ("after", after)):
+                    figures[f"{prefix}wer_{when}"] = decode_dataset(model, processor, dataset).result.wer
+                    progress.step(f"{'held-out' if prefix else 'search'} set, {when}")
+    finally:
+        torch.set_num_threads(previous_threads)
+    return figures

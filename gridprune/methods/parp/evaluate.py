@@ -1,0 +1,53 @@
+"""The evaluation task kind: WER of a trained model (or of the unpruned one) on the search and held-out sets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from gridprune.engine.kinds import Task, TaskContext
+
+
+@dataclass(frozen=True)
+class EvaluateFactory:
+    """Picklable: the base model and the two sets, (path, audio_dir) each; heldout may be None."""
+
+    model: str
+    data: tuple[str, str | None]
+    heldout: tuple[str, str | None] | None = None
+
+    def __call__(self, threads: int) -> EvaluateHandler:
+        return EvaluateHandler(self, threads)
+
+
+class EvaluateHandler:
+    """Loads the base model and the sets once per worker; decodes each task's model through the whole
+    model (training changes the feature projection and positional convolution too, so no cached front end)."""
+
+    def __init__(self, spec: EvaluateFactory, threads: int):
+        from gridprune.data import read_hrl
+        from gridprune.models import load_checkpoint
+
+        torch.set_num_threads(threads)
+        self.checkpoint = load_checkpoint(spec.model)
+        self.sets = {"wer": read_hrl(*spec.data)}
+        if spec.heldout is not None:
+            self.sets["heldout_wer"] = read_hrl(*spec.heldout)
+
+    def __call__(self, task: Task, context: TaskContext) -> dict[str, Any]:
+        from gridprune.methods.parp.pruning import measured_sparsity
+        from gridprune.models import load_checkpoint
+        from gridprune.models.evaluator import decode_dataset
+        from gridprune.training.kind import trained_model_dir
+
+        weights = task["params"]["weights"]
+        model = self.checkpoint.model if weights is None else load_checkpoint(trained_model_dir(context, weights)).model
+        metrics: dict[str, Any] = {}
+        for name, dataset in self.sets.items():
+            evaluation = decode_dataset(model, self.checkpoint.processor, dataset)
+            metrics[name] = evaluation.result.wer
+            metrics[name.replace("wer", "decode_seconds")] = evaluation.seconds
+        metrics.update(measured_sparsity(model))
+        return {"value": metrics["wer"], "metrics": metrics}

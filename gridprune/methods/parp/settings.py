@@ -1,0 +1,115 @@
+"""The `parp:` section and the checks made before a run starts (no torch)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+
+from gridprune.config import ConfigValueError, DataSource, RunConfig, Section
+
+
+class Progressive(Section):
+    """PARP-P: the sparsity rises from `start` at the first prune to the target at the last."""
+
+    start: float = Field(ge=0, lt=1, description="sparsity of the first prune")
+    sparsity: list[float] | None = Field(
+        None, description="the points that get a PARP-P trial beside PARP (default: every point)")
+
+
+def _float(value: Any) -> Any:
+    """YAML 1.1 reads `5e-5` (no dot) as a string: take such a number as the float it spells."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+class ParpSettings(Section):
+    """The `parp:` section; defaults are the paper's where it has one (Adam (0.9, 0.98), lr 5e-5,
+    feature encoder frozen), the steps far fewer than its 12-20 k."""
+
+    sparsity: float | list[float] = Field(0.5, description="one target, or a list: each an independent trial")
+    steps: int = Field(1000, ge=0, description="fine-tuning updates of each PARP trial; 0 = one-shot only")
+    reprune_every: int = Field(50, ge=1, description="updates between two global re-prunes")
+    progressive: Progressive | None = None
+    lr: float = Field(5e-5, gt=0)
+    batch_size: int = Field(8, ge=1, description="utterances per update")
+    freeze_feature_encoder: bool = True
+    prune_biases: bool = Field(True, description="prune the biases of the pruned layers too (as the weights)")
+    oneshot: bool = Field(True, description="a one-shot magnitude pruning trial beside every point (the baseline)")
+    save_every: int = Field(100, ge=1, description="updates between two saves of a training task's state")
+    train: DataSource = Field(description="the labelled training set: an .hrl path or {path, audio_dir}")
+
+    @field_validator("train", mode="before")
+    @classmethod
+    def _path_or_mapping(cls, value: Any) -> Any:
+        return {"path": value} if isinstance(value, str) else value
+
+    @field_validator("lr", mode="before")
+    @classmethod
+    def _lr_number(cls, value: Any) -> Any:
+        return _float(value)
+
+    @field_validator("sparsity")
+    @classmethod
+    def _each_in_range(cls, value: float | list[float]) -> float | list[float]:
+        points = value if isinstance(value, list) else [value]
+        if not points:
+            raise ValueError("give at least one sparsity")
+        bad = [p for p in points if not 0 < p < 1]
+        if bad:
+            raise ValueError(f"each sparsity must lie in (0, 1) (the fraction of weights pruned), not {bad}")
+        if len(set(points)) != len(points):
+            raise ValueError(f"a sparsity is given twice in {points}")
+        return value
+
+    @model_validator(mode="after")
+    def _progressive_fits(self) -> ParpSettings:
+        if self.progressive is None:
+            return self
+        points = self.points()
+        chosen = self.progressive.sparsity if self.progressive.sparsity is not None else points
+        missing = [p for p in chosen if p not in points]
+        if missing:
+            raise ValueError(f"progressive.sparsity {missing} are not among the sparsity points {points}")
+        low = [p for p in chosen if p <= self.progressive.start]
+        if low:
+            raise ValueError(f"progressive.start {self.progressive.start} must lie below each target it rises "
+                             f"to, not at or above {low}")
+        if self.steps == 0:
+            raise ValueError("progressive needs steps > 0 (it rises at the re-prunes)")
+        return self
+
+    def points(self) -> list[float]:
+        """The sparsity points, in the order given."""
+        return list(self.sparsity) if isinstance(self.sparsity, list) else [self.sparsity]
+
+    def progressive_points(self) -> list[float]:
+        """The points that get a PARP-P trial."""
+        if self.progressive is None:
+            return []
+        return self.progressive.sparsity if self.progressive.sparsity is not None else self.points()
+
+
+def as_settings(settings: Any) -> ParpSettings:
+    """The typed settings (the engine passes them typed; a raw `parp:` mapping is validated here)."""
+    return settings if isinstance(settings, ParpSettings) else ParpSettings.model_validate(settings)
+
+
+def check(config: RunConfig, settings: ParpSettings) -> None:
+    """The model has the layers PARP prunes; the training set reads cleanly (each line named on error)."""
+    from gridprune.checkpoint_files import (
+        check_checkpoint_folder,
+        encoder_shape,
+        resolve_model_path,
+    )
+    from gridprune.data import read_hrl
+
+    path = resolve_model_path(config.model)
+    check_checkpoint_folder(path)
+    if encoder_shape(path).layers < 1:
+        raise ConfigValueError("model", f"{path} has no encoder layers to prune")
+    read_hrl(settings.train.path, settings.train.audio_dir)  # DatasetError names the file and line

@@ -1,0 +1,71 @@
+"""The training task kind: fine-tune the base model on a labelled set, with a method's hooks.
+
+Its artifact is the trained model as a checkpoint folder (`model/`: config, weights, processor),
+which evaluation tasks and exports read. The device is chosen at run time: CUDA when the kind
+asked for a GPU, the worker sees one and torch has CUDA; else CPU on the worker's threads.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gridprune.engine.kinds import Resources, Task, TaskContext, TaskKind
+from gridprune.training.loop import TrainingHooks, TrainSpec, train
+
+MODEL_DIR = "model"  # the artifact folder of a trained model
+
+
+def trained_model_dir(context: TaskContext, key: str) -> Path:
+    """The checkpoint folder that training trial `key` published."""
+    return context.artifact_of(key, f"{MODEL_DIR}/config.json").parent
+
+
+@dataclass(frozen=True)
+class TrainingFactory:
+    """Picklable recipe of a training handler: the base model, the training set, the method's hooks."""
+
+    model: str
+    train_path: str
+    train_audio_dir: str | None
+    hooks: TrainingHooks
+    save_every: int = 100
+
+    def __call__(self, threads: int) -> TrainingHandler:
+        return TrainingHandler(self, threads)
+
+
+class TrainingHandler:
+    """Loads the base model and the training examples once per worker; trains a copy per task."""
+
+    def __init__(self, spec: TrainingFactory, threads: int):
+        from gridprune.data import read_hrl
+        from gridprune.models import load_checkpoint
+        from gridprune.training.examples import load_examples
+
+        torch.set_num_threads(threads)
+        self.spec, self.threads = spec, threads
+        self.checkpoint = load_checkpoint(spec.model)
+        self.examples = load_examples(read_hrl(spec.train_path, spec.train_audio_dir), self.checkpoint.processor)
+
+    def __call__(self, task: Task, context: TaskContext) -> dict[str, Any]:
+        params = task["params"]
+        device = "cuda" if context.device == "cuda" and torch.cuda.is_available() else "cpu"
+        model = copy.deepcopy(self.checkpoint.model)
+        result = train(model, self.examples, TrainSpec.from_params(params), self.spec.hooks, params,
+                       progress=context.progress, save_every=self.spec.save_every, device=device,
+                       label=task.get("label"))
+        folder = context.artifacts.path(f"{MODEL_DIR}/config.json").parent
+        model.to("cpu").save_pretrained(folder, safe_serialization=True)
+        self.checkpoint.processor.save_pretrained(folder)
+        metrics = {**result.to_metrics(), "threads": self.threads, "attempt": context.attempt}
+        return {"value": None, "metrics": metrics, "seconds": result.seconds}
+
+
+def training_kind(factory: TrainingFactory, resources: Resources | None = None, name: str = "train") -> TaskKind:
+    """The task kind of `factory`: one task per job (a long task), a day's time limit unless told otherwise."""
+    return TaskKind(name, factory, resources or Resources(cpus=2, mem_gb=8.0, time_min=24 * 60), tasks_per_job=1)

@@ -1,0 +1,188 @@
+"""CTC fine-tuning of a Wav2Vec2ForCTC that saves its state as it goes and continues from the last save.
+
+The whole state (weights, optimiser, step, the order of the batches still to come, the torch and
+numpy RNG states) is saved every `save_every` updates into the task's progress folder; a task
+started again loads it and goes on, so on CPU a resumed run ends with the very weights of an
+uninterrupted one. A small `live.json` beside the saves tells `status` how far the task is.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping, Protocol, Sequence
+
+import numpy as np
+import torch
+
+from gridprune.engine.artifacts import Progress
+from gridprune.errors import GridpruneError
+from gridprune.training.examples import Example, collate, make_batches
+from gridprune.training.status import read_live, write_live
+
+LOG_EVERY = 25  # updates per point of the loss curve a result records
+
+
+class TrainingError(GridpruneError, ValueError):
+    """Training cannot start or go on (bad settings, a save that does not fit); the message says why."""
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """What shapes a fine-tuning run (all of it belongs in the trial's key)."""
+
+    steps: int
+    lr: float = 5e-5
+    batch_size: int = 8
+    freeze_feature_encoder: bool = True
+    seed: int = 0
+    betas: tuple[float, float] = (0.9, 0.98)
+    grad_clip: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.steps < 0 or self.batch_size < 1 or not self.lr > 0:
+            raise TrainingError(f"training needs steps >= 0, batch_size >= 1 and lr > 0: {self}")
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> TrainSpec:
+        """The spec from a trial's params (its keys of the same names; the rest is left to the hooks)."""
+        known = {name: params[name] for name in cls.__dataclass_fields__ if params.get(name) is not None}
+        if "betas" in known:
+            known["betas"] = tuple(known["betas"])
+        return cls(**known)
+
+
+class TrainingHooks(Protocol):
+    """What a method does around the updates (PARP: prune first, re-prune every n updates, at the end).
+
+    Picklable; every call gets the trial's params. Anything a hook decides must follow from
+    (params, step) alone, so that a resumed run does what the uninterrupted one did.
+    """
+
+    def start(self, model: torch.nn.Module, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Before the first update of a fresh start (not on a resume); metrics to record."""
+
+    def after_step(self, model: torch.nn.Module, step: int, params: Mapping[str, Any]) -> None:
+        """After update `step` (1-based)."""
+
+    def finish(self, model: torch.nn.Module, params: Mapping[str, Any]) -> dict[str, Any]:
+        """After the last update (also with steps 0); metrics to record."""
+
+
+class NoHooks:
+    """Plain fine-tuning: no method acts around the updates."""
+
+    def start(self, model: torch.nn.Module, params: Mapping[str, Any]) -> dict[str, Any]:
+        return {}
+
+    def after_step(self, model: torch.nn.Module, step: int, params: Mapping[str, Any]) -> None:
+        pass
+
+    def finish(self, model: torch.nn.Module, params: Mapping[str, Any]) -> dict[str, Any]:
+        return {}
+
+
+@dataclass
+class TrainResult:
+    """How a run went: its updates, those this attempt made, those redone after a restart, its losses."""
+
+    steps: int
+    resumed_from: int | None
+    steps_redone: int
+    final_loss: float | None
+    loss_curve: list[list[float]]
+    seconds: float
+    device: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def to_metrics(self) -> dict[str, Any]:
+        """The JSON metrics of a training outcome."""
+        figures = asdict(self)
+        return {**figures.pop("metrics"), **figures}
+
+
+def _to_bytes(obj: Any) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def _from_bytes(data: bytes, device: str) -> Any:
+    return torch.load(io.BytesIO(data), map_location=device, weights_only=True)
+
+
+def train(model: torch.nn.Module, examples: Sequence[Example], spec: TrainSpec, hooks: TrainingHooks,
+          params: Mapping[str, Any], *, progress: Progress | None = None, save_every: int = 100,
+          device: str = "cpu", label: str | None = None) -> TrainResult:
+    """Fine-tune `model` in place with CTC for `spec.steps` updates (continuing from `progress` if saved)."""
+    if save_every < 1:
+        raise TrainingError(f"save_every must be >= 1, not {save_every}")
+    if not examples and spec.steps:
+        raise TrainingError("no training examples")
+    started = time.perf_counter()
+    model.to(device)
+    if spec.freeze_feature_encoder:
+        model.freeze_feature_encoder()
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(trainable, lr=spec.lr, betas=spec.betas)
+    batches = make_batches([len(e.inputs) for e in examples], spec.batch_size)
+    live_folder = progress.folder if progress is not None else None
+    saved = progress.load() if progress is not None else None
+    reached = (read_live(live_folder) or {}).get("step") if live_folder is not None else None
+    if saved is not None:
+        state, files = saved
+        model.load_state_dict(_from_bytes(files["model.pt"], device))
+        optimizer.load_state_dict(_from_bytes(files["optimizer.pt"], device))
+        torch.set_rng_state(_from_bytes(files["rng.pt"], "cpu"))
+        if device == "cuda" and "cuda_rng.pt" in files:
+            torch.cuda.set_rng_state(_from_bytes(files["cuda_rng.pt"], "cpu"))
+        rng = np.random.default_rng()
+        rng.bit_generator.state = state["numpy_rng"]
+        step, order, curve = state["step"], list(state["order"]), state["loss_curve"]
+        window, metrics = list(state["window"]), dict(state["metrics"])
+        redone = state["steps_redone"] + max(0, int(reached or 0) - step)
+        resumed_from: int | None = step
+    else:
+        torch.manual_seed(spec.seed)
+        rng = np.random.default_rng(spec.seed)
+        metrics = dict(hooks.start(model, params) or {})
+        step, order, curve, window, resumed_from = 0, [], [], [], None
+        redone = int(reached or 0)  # an attempt killed before its first save
+
+    def save() -> None:
+        files = {"model.pt": _to_bytes(model.state_dict()), "optimizer.pt": _to_bytes(optimizer.state_dict()),
+                 "rng.pt": _to_bytes(torch.get_rng_state())}
+        if device == "cuda":
+            files["cuda_rng.pt"] = _to_bytes(torch.cuda.get_rng_state())
+        progress.save({"step": step, "order": order, "numpy_rng": rng.bit_generator.state, "loss_curve": curve,
+                       "window": window, "metrics": metrics, "steps_redone": redone}, files)
+
+    last_loss: float | None = window[-1] if window else None
+    model.train()
+    while step < spec.steps:
+        if not order:
+            order = [int(i) for i in rng.permutation(len(batches))]
+        inputs, labels = collate(examples, batches[order.pop()])
+        loss = model(input_values=inputs.to(device), labels=labels.to(device)).loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if spec.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(trainable, spec.grad_clip)
+        optimizer.step()
+        step += 1
+        last_loss = float(loss.item())
+        if live_folder is not None:
+            write_live(live_folder, {"step": step, "steps": spec.steps, "loss": last_loss, "label": label,
+                                     "resumed_from": resumed_from, "updated_at": time.time()})
+        hooks.after_step(model, step, params)
+        window.append(last_loss)
+        if len(window) == LOG_EVERY or step == spec.steps:
+            curve.append([step, float(np.mean(window))])
+            window = []
+        if progress is not None and step % save_every == 0 and step < spec.steps:
+            save()
+    model.eval()
+    metrics.update(hooks.finish(model, params) or {})
+    return TrainResult(steps=step, resumed_from=resumed_from, steps_redone=redone, final_loss=last_loss,
+                       loss_curve=curve, seconds=time.perf_counter() - started, device=device, metrics=metrics)

@@ -1,0 +1,53 @@
+"""What the training tasks of a run are doing now, from their live.json files (no torch)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+LIVE = "live.json"  # in a training task's progress folder: step, loss, updated while the task runs
+
+
+def write_live(folder: Path, state: Mapping[str, Any]) -> None:
+    """Replace `folder/live.json` by state (a rename: readers see the old or the new file, never half)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    temp = folder / f".{LIVE}.{os.getpid()}.tmp"
+    temp.write_text(json.dumps(dict(state)))
+    os.replace(temp, folder / LIVE)
+
+
+def read_live(folder: Path) -> dict[str, Any] | None:
+    """The last live.json of a task; None if there is none or it cannot be read."""
+    try:
+        return json.loads((folder / LIVE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def training_progress(run_root: str | Path) -> list[dict[str, Any]]:
+    """One entry per training task still running or waiting to be resumed: key, label, step, steps, loss."""
+    root = Path(run_root) / "progress"
+    if not root.is_dir():
+        return []
+    entries = []
+    for folder in sorted(root.iterdir()):
+        live = read_live(folder)
+        if live is not None:
+            entries.append({"key": folder.name, **live})
+    return entries
+
+
+def format_training(entries: list[dict[str, Any]], now: float | None = None) -> list[str]:
+    """Status lines, e.g. `training parp s=0.50: step 120/300, loss 0.412 (8 s ago)`."""
+    now = time.time() if now is None else now
+    lines = []
+    for entry in entries:
+        loss = entry.get("loss")
+        resumed = f", resumed from {entry['resumed_from']}" if entry.get("resumed_from") is not None else ""
+        lines.append(f"training {entry.get('label') or entry['key'][:12]}: step {entry['step']}/{entry['steps']}"
+                     f", loss {'-' if loss is None else f'{loss:.3f}'}{resumed} "
+                     f"({now - entry.get('updated_at', now):.0f} s ago)")
+    return lines

@@ -1,0 +1,116 @@
+"""The training task kind on the demo model: a task SIGKILLed mid-run resumes from its last save and
+ends with the very weights of an uninterrupted run; status sees its live step."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from gridprune.data import read_hrl
+from gridprune.engine import (
+    Trial,
+    artifact_dir,
+    execute,
+    make_task,
+    progress_dir,
+    trial_key,
+)
+from gridprune.store import RunDir
+from gridprune.training.kind import TrainingFactory
+from gridprune.training.loop import NoHooks, TrainingError, TrainSpec, train
+from gridprune.training.status import format_training, training_progress
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "wav_files_example"
+PARAMS = {"steps": 8, "lr": 1e-4, "batch_size": 2, "seed": 3}
+CONTEXT = {"model_fingerprint": "demo", "train": "four utterances"}
+
+
+def small_train_set(folder: Path, count: int = 4) -> Path:
+    """The first `count` lines of the shipped training set, audio read from wav_files_example."""
+    lines = (EXAMPLES / "train.hrl").read_text().splitlines()
+    path = folder / "train_small.hrl"
+    path.write_text("\n".join(lines[: 3 + count]) + "\n")
+    return path
+
+
+def factory(train_set: Path, hooks=None) -> TrainingFactory:
+    return TrainingFactory("demo", str(train_set), str(EXAMPLES), hooks or NoHooks(), save_every=3)
+
+
+def task() -> dict:
+    trial = Trial("train", PARAMS, "plain")
+    return make_task(trial, trial_key(trial, CONTEXT))
+
+
+def new_run(path: Path) -> RunDir:
+    return RunDir.create(path, {"method": "test", "created_at": 0.0})
+
+
+def killed_at_step(run: RunDir, train_set: Path, step: int) -> None:
+    """Run the task in a child process whose hook SIGKILLs it right after update `step`."""
+    script = textwrap.dedent(f"""
+        import os, signal
+        from gridprune.engine import execute
+        from gridprune.store import RunDir
+        from gridprune.training.kind import TrainingFactory
+        from gridprune.training.loop import NoHooks
+
+        class KillAt(NoHooks):
+            def after_step(self, model, step, params):
+                if step == {step}:
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+        factory = TrainingFactory("demo", {str(train_set)!r}, {str(EXAMPLES)!r}, KillAt(), save_every=3)
+        execute(factory(1), {task()!r}, RunDir.open({str(run.root)!r}))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert proc.returncode == -9, proc.stderr
+
+
+def test_a_killed_training_task_resumes_from_its_save_and_ends_with_the_uninterrupted_weights(tmp_path):
+    train_set = small_train_set(tmp_path)
+    killed = new_run(tmp_path / "killed")
+    killed_at_step(killed, train_set, 5)
+    key = task()["key"]
+    assert not artifact_dir(killed, key).exists()
+    live = training_progress(killed.root)  # what status shows of the task that died
+    assert [(e["key"], e["step"], e["steps"], e["label"]) for e in live] == [(key, 5, 8, "plain")]
+    assert "training plain: step 5/8" in format_training(live)[0]
+
+    handler = factory(train_set)(1)
+    resumed = execute(handler, task(), killed)
+    reference_run = new_run(tmp_path / "reference")
+    reference = execute(handler, task(), reference_run)
+
+    assert resumed.metrics["resumed_from"] == 3 and resumed.metrics["steps_redone"] == 2
+    assert reference.metrics["resumed_from"] is None and reference.metrics["steps_redone"] == 0
+    assert resumed.metrics["steps"] == reference.metrics["steps"] == 8
+    assert resumed.metrics["loss_curve"] == reference.metrics["loss_curve"]
+    weights = load_file(artifact_dir(killed, key) / "model" / "model.safetensors")
+    expected = load_file(artifact_dir(reference_run, key) / "model" / "model.safetensors")
+    assert weights.keys() == expected.keys()
+    assert all(torch.equal(weights[name], expected[name]) for name in expected)
+    base = handler.checkpoint.model.state_dict()
+    assert not torch.equal(expected["lm_head.weight"], base["lm_head.weight"])  # training changed the model
+    conv = "wav2vec2.feature_extractor.conv_layers.0.conv.weight"
+    assert torch.equal(expected[conv], base[conv])  # the frozen feature encoder did not move
+    assert not progress_dir(killed, key).exists()  # saves dropped once the result is stored
+
+
+def test_training_settings_that_cannot_work_are_refused(tmp_path):
+    with pytest.raises(TrainingError, match="steps >= 0"):
+        TrainSpec(steps=-1)
+    with pytest.raises(TrainingError, match="batch_size >= 1"):
+        TrainSpec.from_params({"steps": 3, "batch_size": 0})
+    model = torch.nn.Linear(2, 2)
+    with pytest.raises(TrainingError, match="no training examples"):
+        train(model, [], TrainSpec(steps=1), NoHooks(), {})
+    assert len(read_hrl(small_train_set(tmp_path, 2), EXAMPLES)) == 2
