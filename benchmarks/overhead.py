@@ -24,7 +24,7 @@ from pathlib import Path
 
 from common import REPO, finished_run, print_table, set_options, write_json
 from gridprune.runs import status_of
-from gridprune.status import overhead
+from gridprune.engine.status import overhead
 
 COLUMNS = [("generation", "gen", "d"), ("seconds", "wall s", ".2f"), ("decode_seconds", "decode s", ".2f"),
            ("workers", "workers", "d"), ("evaluated", "evals", "d"), ("overhead", "overhead", ".2f"),

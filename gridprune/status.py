@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from gridprune.engine.protocols import Column
+from gridprune.engine.status import round_table
 from gridprune.store import RunDir, read_json
 from gridprune.store.history import history_problem, read_history_rows, rebuild_history, round_counts
 
@@ -176,16 +177,7 @@ def format_status(status: dict[str, Any], columns: Sequence[Column] = ()) -> str
     if status["history_rebuilt"]:
         lines.append(f"note: {status['history_rebuilt']}; the rows below are rebuilt from checkpoint.json, "
                      "generations/ and results/ (lost timings shown as -)")
-    shared = [Column("round", noun if len(noun) <= 6 else noun[:3]), Column("best", "best", "{:.4f}"), Column("mean", "mean", "{:.4f}"),
-              Column("best_so_far", "so far", "{:.4f}"), Column("evaluated", "evals"),
-              Column("cache_hits", "cached"), Column("failed", "failed"), Column("seconds", "seconds", "{:.1f}")]
-    every = [*shared, *columns]
-    widths = [max(6, len(column.header)) for column in every]
-    lines.append(" ".join(f"{c.header:>{w}}" for c, w in zip(every, widths)) + f" {'overhead':>8}")
-    for row in status["history"]:
-        ratio = overhead(row)
-        lines.append(" ".join(f"{c.show(row):>{w}}" for c, w in zip(every, widths))
-                     + f" {'-' if ratio is None else f'{ratio:.2f}':>8}")
+    lines += round_table(status["history"], columns, noun if len(noun) <= 6 else noun[:3], width=6)
     left = status["estimated_seconds_left"]
     lines.append(
         f"best {_wer(status['best_value'])}; {status['evaluations']} evaluations, {status['failed']} failed, "
@@ -201,14 +193,6 @@ def format_status(status: dict[str, Any], columns: Sequence[Column] = ()) -> str
         lines.append(f"best model exported to {status['exported']['out']}"
                      + (f" (after {noun} {done})" if done is not None else ""))
     return "\n".join(lines)
-
-
-def overhead(row: dict[str, Any]) -> float | None:
-    """A round's wall time over its tasks' own time per worker (1.0 = no overhead at all)."""
-    task_seconds = row.get("task_seconds", row.get("decode_seconds"))
-    if not row.get("workers") or not task_seconds or row.get("seconds") is None:
-        return None
-    return row["seconds"] / (task_seconds / row["workers"])
 
 
 def _wer(value: float | None) -> str:

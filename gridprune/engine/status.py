@@ -54,9 +54,26 @@ def run_status(run: RunDir, planned_rounds: int | None = None,
 
 def overhead(row: dict[str, Any]) -> float | None:
     """A round's wall time over its tasks' own time per worker (1.0 = no overhead at all)."""
-    if not row.get("workers") or not row.get("task_seconds"):
+    task_seconds = row.get("task_seconds", row.get("decode_seconds"))  # decode_seconds: rows of older runs
+    if not row.get("workers") or not task_seconds or row.get("seconds") is None:
         return None
-    return row["seconds"] / (row["task_seconds"] / row["workers"])
+    return row["seconds"] / (task_seconds / row["workers"])
+
+
+def round_table(history: Sequence[dict[str, Any]], columns: Sequence[Column] = (), round_header: str = "round",
+                width: int = 8) -> list[str]:
+    """The header and one line per round: the shared columns, then the method's, then the overhead."""
+    shared = [Column("round", round_header), Column("best", "best", "{:.4f}"), Column("mean", "mean", "{:.4f}"),
+              Column("best_so_far", "so far", "{:.4f}"), Column("evaluated", "evals"),
+              Column("cache_hits", "cached"), Column("failed", "failed"), Column("seconds", "seconds", "{:.1f}")]
+    every = [*shared, *columns]
+    widths = [max(width, len(column.header)) for column in every]
+    lines = [" ".join(f"{c.header:>{w}}" for c, w in zip(every, widths)) + f" {'overhead':>8}"]
+    for row in history:
+        ratio = overhead(row)
+        lines.append(" ".join(f"{c.show(row):>{w}}" for c, w in zip(every, widths))
+                     + f" {'-' if ratio is None else f'{ratio:.2f}':>8}")
+    return lines
 
 
 def format_status(status: dict[str, Any], columns: Sequence[Column] = ()) -> str:
@@ -67,16 +84,7 @@ def format_status(status: dict[str, Any], columns: Sequence[Column] = ()) -> str
     master = status["master"]
     if master and not status["finished"]:
         lines.append(f"master: pid {master.get('pid')} on {master.get('host')}")
-    shared = [Column("round", "round"), Column("best", "best", "{:.4f}"), Column("mean", "mean", "{:.4f}"),
-              Column("best_so_far", "so far", "{:.4f}"), Column("evaluated", "evals"),
-              Column("cache_hits", "cached"), Column("failed", "failed"), Column("seconds", "seconds", "{:.1f}")]
-    every = [*shared, *columns]
-    widths = [max(8, len(column.header)) for column in every]
-    lines.append(" ".join(f"{c.header:>{w}}" for c, w in zip(every, widths)) + f" {'overhead':>8}")
-    for row in status["history"]:
-        ratio = overhead(row)
-        lines.append(" ".join(f"{c.show(row):>{w}}" for c, w in zip(every, widths))
-                     + f" {'-' if ratio is None else f'{ratio:.2f}':>8}")
+    lines += round_table(status["history"], columns)
     best, left = status["best_value"], status["estimated_seconds_left"]
     lines.append(
         f"best {'-' if best is None else f'{best:.4f}'}; {status['evaluations']} evaluations, "
