@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from factories import make_checkpoint, write_dataset
+from test_search import _bred_from  # what a search breeds with the random state it holds
 from gridprune.config import FitnessSettings
 from gridprune.engine import Trial, execute, make_task, trial_key
 from gridprune.methods.ga_blocks import (KIND, FfnHandler, FfnWorkerSpec, chromosome_mapping, key_context,
@@ -144,15 +145,6 @@ def test_paper_and_original_crossover_differ_only_in_the_asymmetric_case():
 
 
 # --- elitism ----------------------------------------------------------------------------------------
-
-
-def _bred_from(search: GeneticSearch, pool, fits):
-    """What ``search`` breeds from ``pool`` with the random state it holds now."""
-    state = search.state_dict()
-    rng = np.random.Generator(np.random.PCG64())
-    rng.bit_generator.state = state["rng"]
-    return breed(pool, fits, search.population_size, search.space, pressure=3.0, mutation_rate=0.0, rng=rng,
-                 slot_order=state["slot_order"], variant=state["crossover"])
 
 
 def test_original_elitism_overwrites_the_last_child_which_is_evaluated_again():
