@@ -50,7 +50,8 @@ def cancel_run(run: RunDir, wait_s: float = 60.0) -> list[str]:
     done: list[str] = []
     info = run.master_info() or {}
     masters = recorded_master_jobs(run)
-    if slurm_available():
+    # without a record no Slurm job can belong to the run: skip squeue, which waits a minute on a controller that is down
+    if slurm_available() and (masters or (run.jobs_dir / "slurm").is_dir()):
         try:
             jobs = jobs_of_run(user_jobs(), run.root, masters + evaluation_job_ids(run))
             master_jobs = [job for job in jobs if job.name == "gridprune-master" or any(job.matches(m) for m in masters)]

@@ -281,8 +281,12 @@ def test_a_run_dir_in_which_no_generation_started_takes_a_corrected_config(setup
     assert json.loads((run_dir / "checkpoint.json").read_text())["round"] == 1
 
 
-def test_cancel_stops_a_local_master_and_status_says_it_stopped(setup, tmp_path):
+def test_cancel_stops_a_local_master_and_status_says_it_stopped(setup, tmp_path, monkeypatch):
     _, config = setup
+    # Slurm installed but its controller down: squeue would wait a minute; a local run needs no answer from it
+    dead_controller = tmp_path / "slurm.conf"
+    dead_controller.write_text("ClusterName=down\nSlurmctldHost=localhost\nSlurmctldPort=6999\nMessageTimeout=60\n")
+    monkeypatch.setenv("SLURM_CONF", str(dead_controller))
     run_dir = tmp_path / "run"
     master = subprocess.Popen([sys.executable, "-m", "gridprune.cli", "run", str(config), "--run-dir", str(run_dir)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

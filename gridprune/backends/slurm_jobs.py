@@ -46,8 +46,7 @@ def slurm_available() -> bool:
 def user_jobs(timeout: float = 30.0) -> list[SlurmJob]:
     """Every job of this user that Slurm still lists (pending, running, ...), array tasks one by one."""
     fields = ",".join(f"{name}:{_WIDTHS.get(name, 60)}|" for name in _FIELDS)
-    proc = subprocess.run(["squeue", "-h", "-r", "-u", getpass.getuser(), "-O", fields],
-                          capture_output=True, text=True, timeout=timeout)
+    proc = _run(["squeue", "-h", "-r", "-u", getpass.getuser(), "-O", fields], timeout)
     if proc.returncode:
         raise OSError(f"squeue failed: {proc.stderr.strip()}")
     jobs = []
@@ -76,7 +75,15 @@ def cancel(jobs: Iterable[SlurmJob], timeout: float = 60.0) -> list[str]:
     """`scancel` the given jobs (whole arrays at once); returns the ids cancelled."""
     ids = sorted({job.array_id for job in jobs})
     if ids:
-        proc = subprocess.run(["scancel", *ids], capture_output=True, text=True, timeout=timeout)
+        proc = _run(["scancel", *ids], timeout)
         if proc.returncode:
             raise OSError(f"scancel {' '.join(ids)} failed: {proc.stderr.strip()}")
     return ids
+
+
+def _run(command: list[str], timeout: float) -> subprocess.CompletedProcess:
+    """Run a Slurm command; a controller that does not answer in time is a TimeoutError naming the command."""
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise TimeoutError(f"{command[0]} got no answer from Slurm in {timeout:.0f} s") from None
