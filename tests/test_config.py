@@ -32,13 +32,13 @@ def test_demo_config_loads_and_validates():
     config = read_config(DEMO)
     assert config.method == "ga_blocks"
     assert config.model == "demo"  # not taken for a path
-    assert Path(config.data.path).is_absolute() and config.data.path.endswith("wav_files_example/example.hrl")
+    assert Path(config.data.path).is_absolute() and config.data.path.endswith("wav_files_example/search80.hrl")
     assert config.backend == "local"
     assert config.local.workers == 2
     assert config.fitness.subset is None
     settings = GaSettings.model_validate(config.settings)
     assert (settings.population, settings.generations, settings.pressure) == (24, 15, 3.0)
-    assert (settings.granularity, settings.pruned_blocks, settings.layers) == (32, 16, "all")
+    assert (settings.granularity, settings.pruned_blocks, settings.layers) == (32, 8, "all")
 
 
 def test_overrides_take_effect():
@@ -248,7 +248,7 @@ def test_settings_are_checked_against_the_models_config_json(overrides, start):
 
 
 def test_a_model_dependent_error_in_the_file_names_the_file(tmp_path):
-    path = write(tmp_path, DEMO_TEXT.replace("  pruned_blocks: 16", "  pruned_blocks: 40"), name="mine.yaml")
+    path = write(tmp_path, DEMO_TEXT.replace("  pruned_blocks: 8", "  pruned_blocks: 40"), name="mine.yaml")
     with pytest.raises(ConfigError) as caught:
         prepare_run(path)
     assert str(caught.value).startswith(f"{path}: ga.pruned_blocks: 40:")

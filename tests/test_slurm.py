@@ -17,7 +17,8 @@ from gridprune.store import RunDir
 
 ROOT = Path(__file__).resolve().parent.parent
 # A small demo search; one CPU per worker everywhere, so that both backends compute alike.
-SMALL_DEMO = ["--set", "ga.population=6", "--set", "ga.generations=2", "--set", "local.threads_per_worker=1",
+SMALL_DEMO = ["--set", "data=wav_files_example/example.hrl", "--set", "heldout=wav_files_example/heldout.hrl",
+              "--set", "ga.population=6", "--set", "ga.generations=2", "--set", "local.threads_per_worker=1",
               "--set", "slurm.cpus_per_task=1", "--set", "slurm.chunk_size=2", "--set", "slurm.mem_gb=1",
               "--set", "slurm.poll_interval_s=0.2", "--set", "slurm.sacct_interval_s=2",
               "--set", "slurm.time_min=10", "--set", "slurm.signal_delay_s=30", "--set", "slurm.vanish_s=20"]

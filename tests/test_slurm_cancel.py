@@ -9,7 +9,8 @@ from pathlib import Path
 from gridprune.backends.slurm_jobs import user_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
-SMALL_DEMO = ["--set", "ga.population=6", "--set", "ga.generations=3", "--set", "slurm.cpus_per_task=1",
+SMALL_DEMO = ["--set", "data=wav_files_example/example.hrl", "--set", "heldout=wav_files_example/heldout.hrl",
+              "--set", "ga.population=6", "--set", "ga.generations=3", "--set", "slurm.cpus_per_task=1",
               "--set", "slurm.chunk_size=1", "--set", "slurm.mem_gb=1", "--set", "slurm.master_mem_gb=1",
               "--set", "slurm.poll_interval_s=0.2", "--set", "slurm.sacct_interval_s=2", "--set", "slurm.time_min=10"]
 
