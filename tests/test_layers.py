@@ -10,12 +10,14 @@ from gridprune.models.forward import hidden_before_layer
 from gridprune.models.layers import (
     DroppedLayerEvaluator,
     LayerDropper,
+    boundary_bytes,
     check_dropped,
     dataset_pooled_states,
     dropped_layers,
     layer_count,
     pooled_hidden_states,
     save_dropped,
+    spaced_starts,
 )
 from gridprune.models.pruning import PruningError, count_parameters
 
@@ -141,6 +143,24 @@ def test_scoring_from_cached_states_equals_the_full_path(tiny, style):
     assert layer_count(checkpoint.model) == 4
     with pytest.raises(PruningError, match=r"no cached hidden states at or before layer 1 \(cached: \[2, 3\]\)"):
         DroppedLayerEvaluator(checkpoint, dataset, starts=[2, 3]).evaluate((1, 3))
+
+
+def test_a_cache_budget_keeps_evenly_spaced_starts_and_the_same_hypotheses(tiny):
+    checkpoints, dataset, audio = tiny
+    checkpoint = checkpoints["post-norm"]
+    per_boundary = boundary_bytes(checkpoint.model, audio)
+    frames = [hidden_before_layer(checkpoint.model, input_values(checkpoint.processor, a), 0).shape[1] for a in audio]
+    assert per_boundary == sum(frames) * checkpoint.model.config.hidden_size * 4
+    assert spaced_starts(24, 100, None) == list(range(24)) == spaced_starts(24, 100, 2400)
+    assert spaced_starts(24, 100, 1250) == [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22]
+    assert spaced_starts(24, 100, 50) == [0]
+    every = DroppedLayerEvaluator(checkpoint, dataset)
+    halved = DroppedLayerEvaluator(checkpoint, dataset, cache_bytes=2 * per_boundary + per_boundary // 2)
+    assert halved.starts == (0, 2)
+    assert sum(t.numel() * 4 for cached in halved.cache for t in cached.values()) == 2 * per_boundary
+    for dropped in DROPS:
+        assert halved.start_for(dropped) == (2 if min(dropped) >= 2 else 0)
+        assert halved.evaluate(dropped).hypotheses == every.evaluate(dropped).hypotheses
 
 
 @pytest.mark.parametrize("style", STYLES)

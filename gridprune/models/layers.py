@@ -163,28 +163,45 @@ def hidden_at_boundaries(model: Wav2Vec2ForCTC, values: torch.Tensor, boundaries
     return states
 
 
+def boundary_bytes(model: Wav2Vec2ForCTC, audio: Iterable[np.ndarray]) -> int:
+    """Bytes of the float32 hidden states of the utterances `audio` at one layer boundary."""
+    frames = sum(int(model._get_feat_extract_output_lengths(len(samples))) for samples in audio)
+    return frames * model.config.hidden_size * 4
+
+
+def spaced_starts(layers: int, per_boundary: int, budget: int | None) -> list[int]:
+    """Every layer index if `budget` is None or holds them all; else as many evenly spaced ones (0 first) as fit."""
+    count = layers if budget is None else max(1, min(layers, budget // max(1, per_boundary)))
+    return sorted({round(i * layers / count) for i in range(count)})
+
+
 class DroppedLayerEvaluator:
     """WER of the checkpoint with sets of encoder layers removed, on one dataset.
 
-    The hidden states entering each layer of `starts` (default: every layer) are
-    computed once, here. A set whose first dropped layer is k is decoded from the
-    cached states entering the largest start <= k, through the remaining layers
-    and the head: layers before k are the same with or without the set. Memory:
-    one float32 (frames x width) tensor per utterance and start.
+    The hidden states entering each layer of `starts` are computed once, here. A
+    set whose first dropped layer is k is decoded from the cached states entering
+    the largest start <= k, through the remaining layers and the head: layers
+    before k are the same with or without the set. Memory: one float32
+    (frames x width) tensor per utterance and start. By default every layer is a
+    start, or as many evenly spaced ones as fit in `cache_bytes`.
     """
 
-    def __init__(self, checkpoint: Checkpoint, dataset: Dataset, starts: Iterable[int] | None = None):
+    def __init__(self, checkpoint: Checkpoint, dataset: Dataset, starts: Iterable[int] | None = None,
+                 cache_bytes: int | None = None):
         self.checkpoint = checkpoint
         model = checkpoint.model
         self.layers = layer_count(model)
-        self.starts = tuple(sorted(set(range(self.layers) if starts is None else starts)))
+        audio = dataset.audio()
+        if starts is None:
+            starts = spaced_starts(self.layers, boundary_bytes(model, audio), cache_bytes)
+        self.starts = tuple(sorted(set(starts)))
         self.decoder = GreedyCtcDecoder(checkpoint.processor)
         self.references = tuple(u.transcription for u in dataset.utterances)
         self.dropper = LayerDropper(model)
         started = time.perf_counter()
         with _eval_mode(model):
-            self.cache = [hidden_at_boundaries(model, input_values(checkpoint.processor, audio), self.starts)
-                          for audio in dataset.audio()]
+            self.cache = [hidden_at_boundaries(model, input_values(checkpoint.processor, samples), self.starts)
+                          for samples in audio]
         self.cache_seconds = time.perf_counter() - started
 
     def start_for(self, dropped: Sequence[int]) -> int:

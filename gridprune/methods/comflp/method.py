@@ -54,8 +54,9 @@ class Comflp:
     def kinds(self, config: Any, settings: ComflpSettings) -> Mapping[str, TaskKind]:
         """The evaluation kind, and the analysis kind unless GLP runs (it needs no matrix)."""
         data = (config.data.path, config.data.audio_dir)
-        kinds = {EVALUATION: TaskKind(EVALUATION, EvaluationFactory(config.model, *data),
-                                      Resources(cpus=1, mem_gb=4.0, time_min=30))}
+        evaluation = EvaluationFactory(config.model, *data, cache_bytes=int(settings.cache_gb * 2**30))
+        kinds = {EVALUATION: TaskKind(EVALUATION, evaluation, Resources(cpus=1, mem_gb=settings.cache_gb + 2.0,
+                                                                       time_min=30), at_start=True)}
         if settings.search != "glp":
             kinds[ANALYSIS] = TaskKind(ANALYSIS, AnalysisFactory(config.model, *data),
                                        Resources(cpus=1, mem_gb=8.0, time_min=120), tasks_per_job=1)
@@ -63,7 +64,6 @@ class Comflp:
 
     def key_context(self, run: RunDir, config: Any, settings: ComflpSettings) -> dict[str, Any]:
         """Model and search-set fingerprints: what the outcome of a comflp trial depends on besides its params."""
-        self._run = run  # the engine asks for the context before it restores a strategy
         info = run.run_info
         return {"method": self.name, "format": KEY_FORMAT, "model_fingerprint": info["model_fingerprint"],
                 "dataset_fingerprint": info["dataset_fingerprint"], "score": "corpus"}
@@ -76,10 +76,9 @@ class Comflp:
                               candidates=settings.candidates, exhaustive_limit=settings.exhaustive_limit,
                               analysis=analysis_params(settings, config.seed), read_matrix=self._reader(run))
 
-    def restore_strategy(self, state: dict[str, Any], config: Any, settings: ComflpSettings,
-                         run: RunDir | None = None) -> ComflpStrategy:
-        run = run or getattr(self, "_run", None)
-        return ComflpStrategy.from_state(state, self._reader(run) if run is not None else None)
+    def restore_strategy(self, run: RunDir, state: dict[str, Any], config: Any,
+                         settings: ComflpSettings) -> ComflpStrategy:
+        return ComflpStrategy.from_state(state, self._reader(run))
 
     @staticmethod
     def _reader(run: RunDir):

@@ -32,6 +32,9 @@ class ComflpSettings(Section):
     batch_size: int = Field(32, ge=4, description="DC: utterances per batch (the whole set if it has fewer)")
     batches: int = Field(10, ge=1, description="DC: batches averaged")
     threshold: float = Field(0.99, gt=0, le=1, description="SVCCA: share of the singular-value sum kept")
+    cache_gb: float = Field(
+        2.0, gt=0, description="hidden states an evaluation worker keeps; beyond it fewer layers are cached evenly "
+                               "spaced, and a set is decoded from the nearest one before its first dropped layer")
     after_final_norm: bool = Field(
         False, description="take the last boundary after the final layer norm (stable-layer-norm models)")
 

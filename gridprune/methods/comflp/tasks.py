@@ -119,11 +119,13 @@ def read_matrix(path: Any) -> np.ndarray:
 @dataclass(frozen=True)
 class EvaluationFactory:
     """Picklable recipe of the `layer_drop_eval` handler: the model, the search set, and the hidden
-    states entering every layer, computed once per worker, when the handler is built."""
+    states entering every layer (or as many as `cache_bytes` holds), computed once per worker, when
+    the handler is built."""
 
     model: str
     data: str
     audio_dir: str | None = None
+    cache_bytes: int | None = None
 
     def __call__(self, threads: int) -> EvaluationHandler:
         _set_threads(threads)
@@ -137,7 +139,7 @@ class EvaluationHandler:
         from gridprune.models.layers import DroppedLayerEvaluator
 
         checkpoint, dataset, self.dataset_fingerprint = _load(spec.model, spec.data, spec.audio_dir)
-        self.evaluator = DroppedLayerEvaluator(checkpoint, dataset)
+        self.evaluator = DroppedLayerEvaluator(checkpoint, dataset, cache_bytes=spec.cache_bytes)
 
     def __call__(self, task: Task, context: TaskContext) -> dict[str, Any]:
         _check_same(context.run, self.evaluator.checkpoint.fingerprint, self.dataset_fingerprint)
