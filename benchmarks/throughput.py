@@ -49,7 +49,7 @@ def run_gridprune(path: str, chromosomes: list[dict], workers: int, utterances: 
     with tempfile.TemporaryDirectory(prefix="gridprune-throughput-") as root:
         run = RunDir.create(root, {"purpose": "throughput benchmark"})
         spec = FfnWorkerSpec(model=path, data=str(EXAMPLE_DATA), granularity=GRANULARITY, start_layer=0)
-        backend = LocalBackend(WorkerFactory(root, {KIND: TaskKind(KIND, FfnHandlerFactory(spec))}), workers, threads=1)
+        backend = LocalBackend(WorkerFactory(root, {KIND: TaskKind(KIND, FfnHandlerFactory(spec), at_start=True)}), workers, threads=1)
         indices = None if utterances is None else list(range(utterances))
         tasks = [{"key": task_key(i), "kind": KIND, "params": {"blocks": c, "indices": indices}}
                  for i, c in enumerate(chromosomes)]

@@ -283,7 +283,7 @@ class QuadraticMethod:
     def new_strategy(self, run, config, settings) -> GenerationStrategy:
         return GenerationStrategy(size=settings["size"], rounds=settings["rounds"], seed=config["seed"])
 
-    def restore_strategy(self, state, config, settings) -> GenerationStrategy:
+    def restore_strategy(self, run, state, config, settings) -> GenerationStrategy:
         return GenerationStrategy.from_state_dict(state)
 
     def round_columns(self, strategy, trials, outcomes) -> dict[str, Any]:

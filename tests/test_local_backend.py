@@ -390,7 +390,7 @@ class KindHandlers:
         return lambda task, context: {"value": float(task["params"]["x"]), "metrics": {"kind": self.kind}}
 
 
-def _kinds_run(tmp_path: Path, names: tuple[str, ...]):
+def _kinds_run(tmp_path: Path, names: tuple[str, ...], at_start: tuple[str, ...] = ()):
     from gridprune.backends import make_backend
     from gridprune.config import RunConfig
     from gridprune.engine import TaskKind, Trial, make_task
@@ -400,7 +400,8 @@ def _kinds_run(tmp_path: Path, names: tuple[str, ...]):
     run.make_folders()
     config = RunConfig.model_validate({"method": "ga_blocks", "model": "demo", "data": "x.hrl",
                                        "local": {"workers": 2, "threads_per_worker": 1}})
-    backend = make_backend(config, run, {name: TaskKind(name, KindHandlers(str(tmp_path), name)) for name in names})
+    backend = make_backend(config, run, {name: TaskKind(name, KindHandlers(str(tmp_path), name), at_start=name in at_start)
+                                         for name in names})
     tasks = [make_task(Trial("a", {"x": x}), f"{x:064x}") for x in range(4)]
     return run, backend, tasks
 
@@ -419,10 +420,11 @@ def test_with_several_kinds_each_worker_builds_only_the_kinds_it_runs_and_once(t
     assert [r["value"] for r in records] == [0.0, 1.0, 2.0, 3.0] and all(r["metrics"] == {"kind": "a"} for r in records)
 
 
-def test_with_one_kind_each_worker_builds_it_at_start_up(tmp_path):
-    _, backend, _ = _kinds_run(tmp_path, ("a",))
+def test_each_worker_builds_the_kinds_marked_at_start_when_it_starts(tmp_path):
+    _, backend, _ = _kinds_run(tmp_path, ("a", "b"), at_start=("b",))
     try:
         backend.start()
-        assert len(list(tmp_path.glob("built.a.*"))) == 2  # its cost is paid before the first round, apart
+        # the cost of "b" is paid before the first round, apart; "a" waits for a task of its own
+        assert sorted(p.name.split(".")[1] for p in tmp_path.glob("built.*")) == ["b", "b"]
     finally:
         backend.close()

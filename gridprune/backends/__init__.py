@@ -20,15 +20,15 @@ __all__ = ["Backend", "BackendError", "HandlerFactory", "Task", "TaskFailure", "
 def make_backend(config: "RunConfig", run: "RunDir", kinds: "Mapping[str, TaskKind]") -> Backend:
     """The backend the config names, set up for `run` and its task kinds (name -> TaskKind with resources).
 
-    Local workers build each kind's handler once, on their first task of it; with a single
-    kind they build it at start-up, so that its cost is recorded apart from the first round.
+    Local workers build each kind's handler once: at start-up for the kinds marked `at_start`,
+    the others on their first task of it.
     """
     if config.backend == "local":
         from gridprune.backends.local import LocalBackend
         from gridprune.engine import WorkerFactory
 
         settings = config.local
-        factory = WorkerFactory(str(run.root), dict(kinds), preload=None if len(kinds) == 1 else ())
+        factory = WorkerFactory(str(run.root), dict(kinds))
         return LocalBackend(factory, settings.workers, settings.threads_per_worker, settings.max_retries)
     from gridprune.backends.slurm import SlurmBackend
 

@@ -64,13 +64,12 @@ def _outcome(fields: Any, trial: Trial, seconds: float, attempt: int, artifacts:
 class WorkerFactory:
     """Picklable: `(threads) -> TaskRunner`, the handler-factory shape today's backends already take.
 
-    A worker builds each kind's handler once, on its first task of that kind, or at once for the
-    kinds in `preload` (None: every kind), so a backend can measure the start-up apart.
+    A worker builds each kind's handler once: when it starts for the kinds marked `at_start` (so
+    that a backend measures that cost apart), on its first task of the kind for the others.
     """
 
     run_dir: str
     kinds: Mapping[str, TaskKind]
-    preload: tuple[str, ...] | None = None
 
     def __call__(self, threads: int) -> TaskRunner:
         return TaskRunner(self, threads)
@@ -86,8 +85,9 @@ class TaskRunner:
 
     def __post_init__(self) -> None:
         self.run = RunDir.open(self.factory.run_dir)
-        for name in self.factory.kinds if self.factory.preload is None else self.factory.preload:
-            self.handler(name)
+        for name, kind in self.factory.kinds.items():
+            if kind.at_start:
+                self.handler(name)
 
     def handler(self, kind: str) -> Handler:
         """The handler of kind, built on first use."""

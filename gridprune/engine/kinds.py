@@ -64,13 +64,16 @@ class TaskKind:
     """A kind of task: its name (a trial's `kind`), the handler factory and its resources.
 
     `tasks_per_job` tells a batch scheduler how many tasks of this kind may share one job (one
-    model load); None leaves it to the backend's settings.
+    model load); None leaves it to the backend's settings. `at_start`: a long-lived worker builds
+    the handler when it starts (a kind every worker runs, such as evaluations), so that its cost
+    is paid and recorded apart from the first round; otherwise on its first task of the kind.
     """
 
     name: str
     factory: HandlerFactory
     resources: Resources = Resources()
     tasks_per_job: int | None = None
+    at_start: bool = False
 
 
 def with_resources(kind: TaskKind, **changes: Any) -> TaskKind:

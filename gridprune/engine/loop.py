@@ -32,7 +32,7 @@ def run_method(method: Method, run: RunDir, config: Any, settings: Any, backend:
         strategy = method.new_strategy(run, config, settings)
         run.write_checkpoint(checkpoint_of(strategy, context))  # a costly or random start is made once
     else:
-        strategy = method.restore_strategy(saved["strategy"], config, settings)
+        strategy = method.restore_strategy(run, saved["strategy"], config, settings)
     run_strategy(run, strategy, backend, context, columns=method.round_columns, max_rounds=max_rounds)
     return strategy
 

@@ -96,7 +96,7 @@ class Method(Protocol):
     def new_strategy(self, run: RunDir, config: RunConfig, settings: Any) -> Strategy:
         """The strategy of a new run."""
 
-    def restore_strategy(self, state: dict[str, Any], config: RunConfig, settings: Any) -> Strategy:
+    def restore_strategy(self, run: RunDir, state: dict[str, Any], config: RunConfig, settings: Any) -> Strategy:
         """The strategy `state_dict()` saved; EngineError naming the checkpoint if it cannot be restored."""
 
     def round_columns(self, strategy: Strategy, trials: Sequence[Trial], outcomes: Sequence[Outcome]) -> dict[str, Any]:

@@ -72,7 +72,7 @@ class GaBlocks:
         spec = FfnWorkerSpec(model=config.model, data=config.data.path, audio_dir=config.data.audio_dir,
                              granularity=space.granularity, start_layer=min(space.layers),
                              score=config.fitness.score, normalise=config.fitness.normalise)
-        return {KIND: TaskKind(KIND, FfnHandlerFactory(spec), Resources(cpus=2, mem_gb=4.0, time_min=60))}
+        return {KIND: TaskKind(KIND, FfnHandlerFactory(spec), Resources(cpus=2, mem_gb=4.0, time_min=60), at_start=True)}
 
     def key_context(self, run: RunDir, config: RunConfig, settings: GaSettings) -> dict[str, Any]:
         return key_context(run.run_info["model_fingerprint"], run.run_info["dataset_fingerprint"],
@@ -96,7 +96,7 @@ class GaBlocks:
         search = new_search(settings, space, config.seed, seeds, rescore_best=rescore_best)
         return GaStrategy(search, fitness, config.seed, len(dataset))
 
-    def restore_strategy(self, state: dict[str, Any], config: RunConfig, settings: GaSettings) -> GaStrategy:
+    def restore_strategy(self, run: RunDir, state: dict[str, Any], config: RunConfig, settings: GaSettings) -> GaStrategy:
         try:
             return GaStrategy.from_state_dict(state, config.fitness, config.seed)
         except (ValueError, KeyError, TypeError) as exc:

@@ -61,7 +61,7 @@ class Parp:
         heldout = _source(config.heldout) if config.heldout else None
         evaluate = EvaluateFactory(config.model, _source(config.data), heldout)
         return {"train": training_kind(training, Resources(cpus=2, mem_gb=8.0, time_min=24 * 60)),
-                "evaluate": TaskKind("evaluate", evaluate, Resources(cpus=1, mem_gb=4.0, time_min=60))}
+                "evaluate": TaskKind("evaluate", evaluate, Resources(cpus=1, mem_gb=4.0, time_min=60), at_start=True)}
 
     def key_context(self, run: RunDir, config: RunConfig, settings: Any) -> dict[str, Any]:
         from gridprune.checkpoint_files import (
@@ -82,7 +82,7 @@ class Parp:
     def new_strategy(self, run: RunDir, config: RunConfig, settings: Any) -> Strategy:
         return ParpSweep(training_trials(as_settings(settings), config.seed))
 
-    def restore_strategy(self, state: dict[str, Any], config: RunConfig, settings: Any) -> Strategy:
+    def restore_strategy(self, run: RunDir, state: dict[str, Any], config: RunConfig, settings: Any) -> Strategy:
         try:
             return ParpSweep.from_state_dict(state)
         except (KeyError, TypeError) as exc:
