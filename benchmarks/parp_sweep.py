@@ -4,10 +4,13 @@ updates a SIGKILLed training task loses.
     python benchmarks/parp_sweep.py [--points 0.1,...,0.9] [--steps 120] [--reprune-every 30]
         [--lr 1e-4] [--batch-size 4] [--progressive-start 0.3] [--progressive-points 0.7,0.9]
         [--workers 2] [--compare-points 0.5,0.9] [--save-every 20] [--kill-after 50]
-        [--runs-dir runs/parp_sweep] [--json OUT.json]
+        [--runs-dir runs/parp_sweep] [--parts sweep compare kill] [--data dev.hrl] [--heldout heldout.hrl]
+        [--json OUT.json]
+
+--parts runs only the named measurements (all three by default); the JSON holds only what ran.
 
 1. The sweep: every point pruned one-shot and with PARP (the same number of updates at each point),
-   PARP-P at --progressive-points; WER on dev (the search set) and held-out, through the local
+   PARP-P at --progressive-points; WER on --data and --heldout (default: dev.hrl, heldout.hrl), through the local
    backend with --workers worker processes (1 thread each).
 2. Parallel against one after another: the points of --compare-points swept on the local backend,
    then the same trials in this process one after another on one thread, each into a fresh run.
@@ -48,9 +51,8 @@ def floats(text: str) -> list[float]:
     return [float(item) for item in text.split(",") if item]
 
 
-def make_config() -> RunConfig:
-    return RunConfig(method="parp", model="demo", data=str(EXAMPLES / "dev.hrl"),
-                     heldout=str(EXAMPLES / "heldout.hrl"), seed=0)
+def make_config(args: argparse.Namespace) -> RunConfig:
+    return RunConfig(method="parp", model="demo", data=str(args.data), heldout=str(args.heldout), seed=0)
 
 
 def make_settings(args: argparse.Namespace, points: list[float], progressive: list[float]) -> ParpSettings:
@@ -61,9 +63,10 @@ def make_settings(args: argparse.Namespace, points: list[float], progressive: li
     return ParpSettings.model_validate(section)
 
 
-def sweep(run_dir: Path, settings: ParpSettings, backend_name: str, workers: int) -> tuple[float, object]:
+def sweep(run_dir: Path, config: RunConfig, settings: ParpSettings, backend_name: str,
+          workers: int) -> tuple[float, object]:
     """Run the sweep into a fresh run directory; (wall seconds, strategy)."""
-    method, config = Parp(), make_config()
+    method = Parp()
     method.check(config, settings)
     if run_dir.exists():
         import shutil
@@ -83,14 +86,14 @@ def sweep(run_dir: Path, settings: ParpSettings, backend_name: str, workers: int
     return time.perf_counter() - started, strategy
 
 
-def killed_and_resumed(run_dir: Path, settings: ParpSettings, kill_after: int) -> dict:
+def killed_and_resumed(run_dir: Path, config: RunConfig, settings: ParpSettings, kill_after: int) -> dict:
     """SIGKILL a PARP training task once it has made `kill_after` updates, run it again; what it redid."""
     if run_dir.exists():
         import shutil
 
         shutil.rmtree(run_dir)
     run = RunDir.create(run_dir, {"method": "parp", "created_at": time.time()})
-    method, config = Parp(), make_config()
+    method = Parp()
     trial = next(t for t in method.new_strategy(run, config, settings).trials if t.label.startswith("parp "))
     task = make_task(trial, trial_key(trial, method.key_context(run, config, settings)))
     script = (f"from gridprune.engine import execute\nfrom gridprune.store import RunDir\n"
@@ -116,26 +119,10 @@ def killed_and_resumed(run_dir: Path, settings: ParpSettings, kill_after: int) -
             "steps": outcome.metrics["steps"]}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--points", type=floats, default=[round(0.1 * i, 1) for i in range(1, 10)])
-    parser.add_argument("--steps", type=int, default=120)
-    parser.add_argument("--reprune-every", type=int, default=30)
-    parser.add_argument("--lr", type=float, default=1e-4)
-    parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--progressive-start", type=float, default=0.3)
-    parser.add_argument("--progressive-points", type=floats, default=[0.7, 0.9])
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--compare-points", type=floats, default=[0.5, 0.9])
-    parser.add_argument("--save-every", type=int, default=20)
-    parser.add_argument("--kill-after", type=int, default=50)
-    parser.add_argument("--runs-dir", type=Path, default=Path("runs/parp_sweep"))
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
-    started = time.perf_counter()
-
+def sweep_part(args: argparse.Namespace) -> dict:
+    """1. The sweep: one-shot, PARP and PARP-P at every point."""
     settings = make_settings(args, args.points, [p for p in args.progressive_points if p in args.points])
-    seconds, strategy = sweep(args.runs_dir / "sweep", settings, "local", args.workers)
+    seconds, strategy = sweep(args.runs_dir / "sweep", make_config(args), settings, "local", args.workers)
     rows = strategy.points()
     unpruned = strategy.scores["unpruned"]["metrics"]
     print(f"sweep: {len(rows)} trained models, {seconds:.0f} s on {args.workers} workers; unpruned WER "
@@ -154,23 +141,60 @@ def main() -> None:
     wins = [p["sparsity"] for p in table if p["sparsity"] >= 0.5 and p.get("parp_heldout") is not None
             and p["parp_heldout"] < p["one_shot_heldout"]]
     print(f"PARP below one-shot on held-out at sparsity >= 0.5: {wins}")
+    return {"settings": settings.model_dump(mode="json"), "sweep_seconds": seconds, "unpruned": unpruned,
+            "rows": rows, "table": table, "parp_wins_heldout": wins}
 
+
+def compare_part(args: argparse.Namespace) -> dict:
+    """2. The points of --compare-points on the local backend, then one after another in this process."""
     compare = make_settings(args, args.compare_points, [])
-    parallel, _ = sweep(args.runs_dir / "compare_local", compare, "local", args.workers)
-    serial, _ = sweep(args.runs_dir / "compare_serial", compare, "inprocess", args.workers)
+    parallel, _ = sweep(args.runs_dir / "compare_local", make_config(args), compare, "local", args.workers)
+    serial, _ = sweep(args.runs_dir / "compare_serial", make_config(args), compare, "inprocess", args.workers)
     print(f"points {args.compare_points}: {parallel:.0f} s on the local backend ({args.workers} workers), "
           f"{serial:.0f} s one after another in one process: {serial / parallel:.2f}x")
+    return {"compare": {"points": args.compare_points, "local_seconds": parallel, "serial_seconds": serial,
+                        "workers": args.workers}}
 
-    kill = killed_and_resumed(args.runs_dir / "kill", make_settings(args, [0.5], []), args.kill_after)
+
+def kill_part(args: argparse.Namespace) -> dict:
+    """3. A training task SIGKILLed and run again."""
+    kill = killed_and_resumed(args.runs_dir / "kill", make_config(args), make_settings(args, [0.5], []), args.kill_after)
     print(f"killed at update {kill['killed_at_step']}, resumed from {kill['resumed_from']}: "
           f"{kill['steps_redone']} updates redone (save every {kill['save_every']})")
+    return {"kill": kill}
+
+
+PARTS = {"sweep": sweep_part, "compare": compare_part, "kill": kill_part}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=EXAMPLES / "dev.hrl", help="the set WER is measured on")
+    parser.add_argument("--heldout", type=Path, default=EXAMPLES / "heldout.hrl", help="the held-out set")
+    parser.add_argument("--points", type=floats, default=[round(0.1 * i, 1) for i in range(1, 10)])
+    parser.add_argument("--steps", type=int, default=120)
+    parser.add_argument("--reprune-every", type=int, default=30)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--progressive-start", type=float, default=0.3)
+    parser.add_argument("--progressive-points", type=floats, default=[0.7, 0.9])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--compare-points", type=floats, default=[0.5, 0.9])
+    parser.add_argument("--save-every", type=int, default=20)
+    parser.add_argument("--kill-after", type=int, default=50)
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs/parp_sweep"))
+    parser.add_argument("--parts", nargs="+", choices=list(PARTS), default=list(PARTS),
+                        help="the measurements to run (default all three)")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    figures: dict = {}
+    for name, part in PARTS.items():
+        if name in args.parts:
+            figures.update(part(args))
     total = time.perf_counter() - started
     print(f"benchmark: {total:.0f} s")
-    write_json(args.json, {"settings": settings.model_dump(mode="json"), "sweep_seconds": seconds,
-                           "unpruned": unpruned, "rows": rows, "table": table, "parp_wins_heldout": wins,
-                           "compare": {"points": args.compare_points, "local_seconds": parallel,
-                                       "serial_seconds": serial, "workers": args.workers},
-                           "kill": kill, "total_seconds": total})
+    write_json(args.json, {**figures, "total_seconds": total})
 
 
 if __name__ == "__main__":
