@@ -11,14 +11,15 @@ from gridprune.store import RunDir
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = json.loads((Path(__file__).parent / "data" / "ga_blocks_reference.json").read_text())
+REFERENCE_CONFIG = Path(__file__).parent / "data" / "ga_blocks_reference.yaml"  # the demo config it was made with
 
 
 @pytest.fixture(scope="module")
 def rerun(tmp_path_factory) -> RunDir:
-    """The reference's command (its `made_by`), run again through `gridprune run`."""
+    """The reference's command (its `made_by`, on the demo config of that time), run again through `gridprune run`."""
     run_dir = tmp_path_factory.mktemp("reference") / "run"
     sets = [item for override in REFERENCE["overrides"] for item in ("--set", override)]
-    proc = subprocess.run([sys.executable, "-m", "gridprune.cli", "run", "configs/demo.yaml", "--run-dir", str(run_dir),
+    proc = subprocess.run([sys.executable, "-m", "gridprune.cli", "run", str(REFERENCE_CONFIG), "--run-dir", str(run_dir),
                            *sets, "--workers", "2"], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return RunDir.open(run_dir)
