@@ -43,6 +43,15 @@ def utterance_errors(scorer: Scorer, chromosome, set_name: str) -> tuple[np.ndar
     return (np.array([u.errors for u in result.utterances]), np.array([u.words for u in result.utterances]))
 
 
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks from 0, tied values sharing their mean rank (WERs of word counts tie often)."""
+    ranks = np.empty(len(values))
+    ranks[np.argsort(values, kind="stable")] = np.arange(len(values))
+    for value in np.unique(values):
+        ranks[values == value] = ranks[values == value].mean()
+    return ranks
+
+
 def transfer(scorer: Scorer, samples: int, seed: int) -> dict[str, Any]:
     """Correlation and slope of held-out on search WER over random chromosomes."""
     from gridprune.search import random_chromosome
@@ -51,9 +60,8 @@ def transfer(scorer: Scorer, samples: int, seed: int) -> dict[str, Any]:
     pairs = np.array([(scorer.score(c, "search")[0], scorer.score(c, "heldout")[0])
                       for c in (random_chromosome(scorer.space, rng) for _ in range(samples))])
     search, heldout = pairs[:, 0], pairs[:, 1]
-    ranks = [np.argsort(np.argsort(x)) for x in (search, heldout)]
     return {"samples": samples, "pearson": float(np.corrcoef(search, heldout)[0, 1]),
-            "spearman": float(np.corrcoef(*ranks)[0, 1]), "slope": float(np.polyfit(search, heldout, 1)[0]),
+            "spearman": float(np.corrcoef(average_ranks(search), average_ranks(heldout))[0, 1]), "slope": float(np.polyfit(search, heldout, 1)[0]),
             "search_range": [float(search.min()), float(search.max())],
             "heldout_range": [float(heldout.min()), float(heldout.max())]}
 
@@ -72,11 +80,11 @@ def paired_gap(pairs: list[tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray
 
 def resolution(scorer: Scorer, picks: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
     """The GA's held-out gap to every other method's pick of the same seed, and over all seeds, with intervals."""
-    rng = np.random.default_rng(seed)
     ga = {p["seed"]: p for p in picks if p["method"] == "ga"}
     errors = {(p["method"], p["seed"]): utterance_errors(scorer, p["best"], "heldout") for p in picks}
     rows = []
     for method in dict.fromkeys(p["method"] for p in picks if p["method"] != "ga"):
+        rng = np.random.default_rng([seed, *method.encode()])  # each method's resamples, whatever else is compared
         mine = [p for p in picks if p["method"] == method and p["seed"] in ga]
         for group, label in [*(([p], str(p["seed"])) for p in mine), (mine, "mean")]:
             pairs = [(errors["ga", p["seed"]], errors[method, p["seed"]]) for p in group]
