@@ -197,14 +197,13 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _cmd_cancel(args: argparse.Namespace) -> int:
     from gridprune.cancel import cancel_run
-    from gridprune.methods import METHODS
-    from gridprune.runs import progress_of
+    from gridprune.runs import progress_of, round_name_of
     from gridprune.store import RunDir
 
     run = RunDir.open(args.run_dir)
     done = cancel_run(run)
     completed, planned = progress_of(run)
-    noun = getattr(METHODS.get(run.run_info.get("method", "")), "round_name", "round")
+    noun = round_name_of(run.run_info.get("method"))
     if not done:
         print(f"nothing of {run.root} is running ({completed} of {planned} {noun}s done)")
         return 0

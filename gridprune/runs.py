@@ -161,7 +161,7 @@ def _refuse_other_run(run: RunDir, wanted: dict) -> None:
     if not run.started():
         return  # nothing was done under the old config: it may be replaced
     done = rounds_done(run)
-    noun = _round_name(held.get("method"))
+    noun = round_name_of(held.get("method"))
     source = held.get("config_file") or "a config"
     if _same_run(held, wanted):
         raise StoreError(f"run directory {run.root} already holds this run ({done} {noun}s done); "
@@ -198,7 +198,7 @@ def _write_run_info(run: RunDir, info: dict) -> None:
             run.make_folders()
             return
         log.warning("%s held a run of %s that never started a %s; replacing it with this config",
-                    run.root, held.get("config_file") or "another config", _round_name(held.get("method")))
+                    run.root, held.get("config_file") or "another config", round_name_of(held.get("method")))
         run.discard_start()
         run.replace_run_info(info)
     else:
@@ -232,7 +232,8 @@ def run_config_and_settings(run: RunDir) -> tuple[RunConfig, Any]:
     return config, check_method_settings(config, str(run.run_json))
 
 
-def _round_name(method: str | None) -> str:
+def round_name_of(method: str | None) -> str:
+    """What the method calls a round ("generation" for ga_blocks), "round" otherwise."""
     return getattr(METHODS.get(method or ""), "round_name", "round")
 
 
@@ -246,7 +247,7 @@ def rounds_done(run: RunDir) -> int:
 def repair_history(run: RunDir) -> str | None:
     """Rebuild history.jsonl if it disagrees with the checkpoint; returns what was wrong (None: nothing)."""
     completed = rounds_done(run)
-    noun = _round_name(run.run_info.get("method"))
+    noun = round_name_of(run.run_info.get("method"))
     rows, read_problem = read_history_rows(run)
     problem = history_problem(run, rows, read_problem, completed, round_name=noun)
     if problem is None and read_problem is not None and run.history_path.exists():
@@ -381,7 +382,7 @@ def read_report(out: Path) -> dict | None:
 
 def report_rounds_key(method: str | None) -> str:
     """The report key saying after how many rounds it was exported: `completed_generations` for the GA."""
-    return f"completed_{_round_name(method)}s"
+    return f"completed_{round_name_of(method)}s"
 
 
 def is_exported(run: RunDir) -> bool:
@@ -401,7 +402,7 @@ def export_best(run: RunDir, out: str | Path | None = None, *, force: bool = Fal
     `speed` is passed to the method's export (threads, rounds).
     """
     config, settings = _settings or run_config_and_settings(run)
-    rounds_key, noun = report_rounds_key(config.method), _round_name(config.method)
+    rounds_key, noun = report_rounds_key(config.method), round_name_of(config.method)
     out = Path(out) if out is not None else run.best_dir
     check_search_succeeded(run)
     previous = read_report(out)

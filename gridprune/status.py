@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import socket
-import statistics
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -115,24 +114,16 @@ def run_status(run: RunDir, planned_rounds: int | None = None, round_name: str =
         row.update(evaluated=count["evaluated"], cache_hits=count["cache_hits"], failed=count["failed"])
     status = engine_status(run, planned_rounds, history=history)
     planned = status["planned_rounds"]
-    seconds = [row["seconds"] for row in history if row.get("seconds") is not None]
-    startup = sum(row.get("startup_seconds") or 0.0 for row in history)
     finished = status["finished"] or (planned is not None and completed >= planned)
     master = master_state(run, completed, finished)
-    remaining = None if planned is None else max(planned - completed, 0)
     status.update({
         "round_name": round_name,
         "finished": finished,
         "state": master["state"],
         "all_failed": completed > 0 and status["best_value"] is None,
         "evaluations": sum(row["evaluated"] for row in history),
-        "failed": sum(row["failed"] for row in history),
-        "cache_hits": sum(row["cache_hits"] for row in history),
         "results_on_disk": status["evaluations"],
-        "elapsed_seconds": sum(seconds) + startup,
-        "startup_seconds": round(startup, 1),  # a backend with nothing to start records a few microseconds
-        "estimated_seconds_left": (statistics.fmean(seconds) * remaining
-                                   if seconds and remaining is not None and master["state"] == "running" else None),
+        "estimated_seconds_left": status["estimated_seconds_left"] if master["state"] == "running" else None,
         "history_rebuilt": problem,
         "master": master,
         "exported": _export_report(run, round_name),

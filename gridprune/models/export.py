@@ -86,3 +86,24 @@ def _percent(share: float) -> str:
     """50%, 62.5%, 33.3%: at most one decimal, none when it is whole."""
     text = f"{share * 100:.1f}"
     return (text[:-2] if text.endswith(".0") else text) + "%"
+
+
+def measure_wers(before, after, processor, sets: dict[str, Any], threads: int) -> dict[str, float]:
+    """`<prefix>wer_before` / `_after` for each (prefix -> dataset) of `sets`: one decode of each set
+    with each model on `threads` threads (fixed, as for the timing: an export takes the same share of
+    a node each time)."""
+    from gridprune.models.evaluator import decode_dataset
+    from gridprune.progress import Progress
+
+    figures = {}
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with Progress(2 * len(sets), "export: WER before and after", unit="decode") as progress:
+            for prefix, dataset in sets.items():
+                for when, model in (("before", before), ("after", after)):
+                    figures[f"{prefix}wer_{when}"] = decode_dataset(model, processor, dataset).result.wer
+                    progress.step(f"{'held-out' if prefix else 'search'} set, {when}")
+    finally:
+        torch.set_num_threads(previous_threads)
+    return figures

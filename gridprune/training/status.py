@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any, Mapping
+
+from gridprune.store import atomic_write_bytes
 
 LIVE = "live.json"  # in a training task's progress folder: step, loss, updated while the task runs
 
@@ -14,9 +15,7 @@ LIVE = "live.json"  # in a training task's progress folder: step, loss, updated 
 def write_live(folder: Path, state: Mapping[str, Any]) -> None:
     """Replace `folder/live.json` by state (a rename: readers see the old or the new file, never half)."""
     folder.mkdir(parents=True, exist_ok=True)
-    temp = folder / f".{LIVE}.{os.getpid()}.tmp"
-    temp.write_text(json.dumps(dict(state)))
-    os.replace(temp, folder / LIVE)
+    atomic_write_bytes(folder / LIVE, json.dumps(dict(state)).encode())  # NaN losses stay writable
 
 
 def read_live(folder: Path) -> dict[str, Any] | None:

@@ -20,13 +20,10 @@ def best_dropped(run: RunDir) -> tuple[list[int], float, dict[str, Any]]:
 def export_best(run: RunDir, config: Any, settings: Any, out: Path, *, threads: int | None = None,
                 rounds: int | None = None) -> dict[str, Any]:
     """Write the best candidate with fewer layers to `out` (plain transformers reloads it); its report."""
-    import torch
-    from transformers import Wav2Vec2ForCTC
-
     from gridprune.data import read_hrl
     from gridprune.models import load_checkpoint
-    from gridprune.models.evaluator import decode_dataset
-    from gridprune.models.export import size_report
+    from gridprune.models.export import measure_wers, size_report
+    from gridprune.models.loading import load_model
     from gridprune.models.layers import save_dropped
     from gridprune.models.speed import DEFAULT_ROUNDS, DEFAULT_THREADS, DEFAULT_UTTERANCES, compare_speed
 
@@ -36,7 +33,7 @@ def export_best(run: RunDir, config: Any, settings: Any, out: Path, *, threads: 
     layers_before = len(checkpoint.model.wav2vec2.encoder.layers)
     out = Path(out)
     save_dropped(checkpoint, dropped, out)
-    exported = Wav2Vec2ForCTC.from_pretrained(out, local_files_only=True).float().eval()
+    exported = load_model(out)
     report: dict[str, Any] = {"method": "comflp", "dropped_layers": dropped, "layers_before": layers_before,
                               "layers_after": exported.config.num_hidden_layers, "wer_recorded": recorded,
                               "measure": None if state["search"] == "glp" else state["analysis"]["measure"],
@@ -45,14 +42,7 @@ def export_best(run: RunDir, config: Any, settings: Any, out: Path, *, threads: 
     sets = {"": read_hrl(config.data.path, config.data.audio_dir)}
     if config.heldout:
         sets["heldout_"] = read_hrl(config.heldout.path, config.heldout.audio_dir)
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        for prefix, dataset in sets.items():
-            for when, model in (("before", checkpoint.model), ("after", exported)):
-                report[f"{prefix}wer_{when}"] = decode_dataset(model, checkpoint.processor, dataset).result.wer
-    finally:
-        torch.set_num_threads(previous)
+    report.update(measure_wers(checkpoint.model, exported, checkpoint.processor, sets, threads))
     speed = compare_speed(checkpoint.model, exported, checkpoint.processor,
                           sets[""].head(DEFAULT_UTTERANCES).audio(), rounds=rounds or DEFAULT_ROUNDS, threads=threads)
     report.update(speed.report())
@@ -60,7 +50,7 @@ def export_best(run: RunDir, config: Any, settings: Any, out: Path, *, threads: 
     report.update(_search_keys(run, state))
     report["summary"] = (f"removed encoder layers {', '.join(map(str, dropped))} of {layers_before} "
                          f"({layers_before} -> {report['layers_after']} layers); {report['params_after']:,} of "
-                         f"{report['params_before']:,} parameters kept ({report['params_after'] / report['params_before']:.1%})")
+                         f"{report['params_before']:,} parameters kept ({report['params_kept']:.1%})")
     return report
 
 

@@ -59,8 +59,8 @@ def correlation_matrix(states: np.ndarray, params: dict[str, Any]) -> np.ndarray
 
 @dataclass(frozen=True)
 class AnalysisFactory:
-    """Picklable recipe of the `layer_correlation` handler; the model loads on its first task (one
-    analysis per run: a worker that never runs one never pays for it)."""
+    """Picklable recipe of the `layer_correlation` handler. The kind is not built at start-up, so the
+    model loads on a worker's first analysis (one per run: a worker that never runs one never pays)."""
 
     model: str
     data: str
@@ -75,14 +75,11 @@ class AnalysisHandler:
     """Pooled hidden states of every layer boundary on the search set, then the correlation matrix."""
 
     def __init__(self, spec: AnalysisFactory):
-        self.spec = spec
-        self.loaded: tuple[Any, Any, str] | None = None
+        self.loaded = _load(spec.model, spec.data, spec.audio_dir)
 
     def __call__(self, task: Task, context: TaskContext) -> dict[str, Any]:
         from gridprune.models.layers import dataset_pooled_states
 
-        if self.loaded is None:
-            self.loaded = _load(self.spec.model, self.spec.data, self.spec.audio_dir)
         checkpoint, dataset, dataset_fingerprint = self.loaded
         _check_same(context.run, checkpoint.fingerprint, dataset_fingerprint)
         params = task["params"]

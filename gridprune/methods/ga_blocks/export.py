@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from gridprune.config import RunConfig
+from gridprune.engine import read_checkpoint
 from gridprune.methods.ga_blocks.strategy import chromosome_mapping
 from gridprune.search import SearchSpace, from_json
 from gridprune.store import RunDir, StoreError
@@ -13,7 +14,7 @@ from gridprune.store import RunDir, StoreError
 
 def best_of(run: RunDir) -> tuple[SearchSpace, Any, float]:
     """The search space, best chromosome and its recorded fitness of a run; StoreError if there is none yet."""
-    saved = run.read_checkpoint()
+    saved = read_checkpoint(run)
     state = (saved or {}).get("strategy", {}).get("search")
     if not state or state.get("best") is None:
         raise StoreError(f"{run.root}: no generation has completed yet; nothing to export")
@@ -29,10 +30,10 @@ def export_best(run: RunDir, config: RunConfig, out: Path, *, threads: int | Non
     WERs come from one decode of each set with each model; the speed from the
     two models taking turns (`gridprune.models.speed`) on `threads` threads.
     """
-    from gridprune.checkpoint_files import resolve_model_path
     from gridprune.data import read_hrl
     from gridprune.models import load_checkpoint
-    from gridprune.models.export import save_pruned, size_report, summary
+    from gridprune.models.export import measure_wers, save_pruned, size_report, summary
+    from gridprune.models.loading import load_model
     from gridprune.models.speed import DEFAULT_ROUNDS, DEFAULT_THREADS, DEFAULT_UTTERANCES, compare_speed
     from gridprune.progress import Progress
 
@@ -53,40 +54,18 @@ def export_best(run: RunDir, config: RunConfig, out: Path, *, threads: int | Non
         }
         progress.note("writing the pruned model")
         report["layout"] = save_pruned(checkpoint, pruned, space.granularity, Path(out))
-        exported = load_checkpoint(str(out))
-        report.update(size_report(checkpoint.model, resolve_model_path(config.model), exported.model, Path(out)))
+        exported = load_model(Path(out))
+        report.update(size_report(checkpoint.model, checkpoint.path, exported, Path(out)))
         progress.step("pruned model written")
-        report.update(_measure(checkpoint.model, exported.model, checkpoint.processor, sets, threads))
+        report.update(measure_wers(checkpoint.model, exported, checkpoint.processor, sets, threads))
         progress.step("WERs")
-        speed = compare_speed(checkpoint.model, exported.model, checkpoint.processor,
+        speed = compare_speed(checkpoint.model, exported, checkpoint.processor,
                               sets[""].head(DEFAULT_UTTERANCES).audio(), rounds=rounds or DEFAULT_ROUNDS,
                               threads=threads)
         report.update(speed.report())
         report["speed_summary"] = speed.describe()
         progress.step("speed")
-    report["size_ratio"] = report["params_after"] / report["params_before"]
+    report["size_ratio"] = report["params_kept"]
     report.update(summary(pruned, space.granularity, len(checkpoint.model.wav2vec2.encoder.layers),
                           report["params_before"], report["params_after"]))
     return report
-
-
-def _measure(before, after, processor, sets: dict[str, Any], threads: int) -> dict[str, float]:
-    """WER of each model on each set, from one decode through the whole model on `threads` threads
-    (fixed, as for the timing: an export takes the same share of a node each time)."""
-    import torch
-
-    from gridprune.models.evaluator import decode_dataset
-    from gridprune.progress import Progress
-
-    figures = {}
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with Progress(2 * len(sets), "export: WER before and after", unit="decode") as progress:
-            for prefix, dataset in sets.items():
-                for when, model in (("before", before), ("after", after)):
-                    figures[f"{prefix}wer_{when}"] = decode_dataset(model, processor, dataset).result.wer
-                    progress.step(f"{'held-out' if prefix else 'search'} set, {when}")
-    finally:
-        torch.set_num_threads(previous_threads)
-    return figures

@@ -60,7 +60,7 @@ class Parp:
         training = TrainingFactory(config.model, train_path, train_audio, ParpHooks(), settings.save_every)
         heldout = _source(config.heldout) if config.heldout else None
         evaluate = EvaluateFactory(config.model, _source(config.data), heldout)
-        return {"train": training_kind(training, Resources(cpus=2, mem_gb=8.0, time_min=24 * 60)),
+        return {"train": training_kind(training),
                 "evaluate": TaskKind("evaluate", evaluate, Resources(cpus=1, mem_gb=4.0, time_min=60), at_start=True)}
 
     def key_context(self, run: RunDir, config: RunConfig, settings: Any) -> dict[str, Any]:
