@@ -11,9 +11,9 @@ from typing import Any
 import torch
 
 from gridprune.config import RunConfig
-from gridprune.engine import EngineError, artifact_dir, read_checkpoint
+from gridprune.engine import EngineError, artifact_dir
 from gridprune.methods.parp.settings import ParpSettings
-from gridprune.methods.parp.strategy import UNPRUNED, ParpSweep
+from gridprune.methods.parp.strategy import UNPRUNED, saved_sweep
 from gridprune.store import RunDir
 
 SPARSE_FILE = "sparse.pt"  # the pruned weights as torch CSR tensors, the rest dense
@@ -65,10 +65,9 @@ def export_sweep(run: RunDir, config: RunConfig, settings: ParpSettings, out: Pa
         compare_speed,
     )
 
-    saved = read_checkpoint(run)
-    if saved is None:
+    sweep = saved_sweep(run)
+    if sweep is None:
         raise EngineError(f"{run.root}: the sweep has not started; nothing to export")
-    sweep = ParpSweep.from_state_dict(saved["strategy"])
     unpruned = sweep.scores.get(UNPRUNED) or {}
     before = unpruned.get("metrics", {})
     base = load_checkpoint(config.model)

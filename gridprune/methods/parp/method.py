@@ -17,7 +17,7 @@ from gridprune.engine import (
 )
 from gridprune.methods.parp import settings as parp_settings
 from gridprune.methods.parp.settings import ParpSettings, as_settings
-from gridprune.methods.parp.strategy import ParpSweep, training_trials
+from gridprune.methods.parp.strategy import ParpSweep, saved_sweep, training_trials
 from gridprune.store import RunDir
 
 
@@ -93,12 +93,11 @@ class Parp:
 
     def status_fields(self, status: dict[str, Any]) -> dict[str, Any]:
         """`training`: each running training task's step and loss; `points`: the sweep so far."""
-        from gridprune.engine import read_checkpoint
         from gridprune.training.status import training_progress
 
         run = RunDir.open(status["run_dir"])
-        saved = read_checkpoint(run)
-        points = ParpSweep.from_state_dict(saved["strategy"]).points() if saved else []
+        sweep = saved_sweep(run)
+        points = sweep.points() if sweep else []
         return {"training": training_progress(run.root), "points": points}
 
     def status_lines(self, status: dict[str, Any]) -> list[str]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gridprune.engine import read_checkpoint
-from gridprune.methods.parp.strategy import UNPRUNED, ParpSweep
+from gridprune.methods.parp.strategy import UNPRUNED, saved_sweep
 from gridprune.store import RunDir
 
 STYLES = {"one-shot": ("tab:red", "o"), "parp": ("tab:blue", "s"), "parp-p": ("tab:green", "^")}
@@ -14,10 +13,9 @@ STYLES = {"one-shot": ("tab:red", "o"), "parp": ("tab:blue", "s"), "parp-p": ("t
 
 def sweep_series(run: RunDir) -> dict[str, Any]:
     """{"unpruned": {wer, heldout_wer} | None, "series": {variant: [(sparsity, wer, heldout_wer), ...]}}."""
-    saved = read_checkpoint(run)
-    if saved is None:
+    sweep = saved_sweep(run)
+    if sweep is None:
         return {"unpruned": None, "series": {}}
-    sweep = ParpSweep.from_state_dict(saved["strategy"])
     series: dict[str, list[tuple[float, float | None, float | None]]] = {}
     for row in sweep.points():
         if row["wer"] is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from gridprune.engine import Outcome, Trial
+from gridprune.engine import Outcome, Trial, read_checkpoint
 from gridprune.methods.parp.settings import ParpSettings
 
 UNPRUNED = "unpruned"
@@ -117,3 +117,9 @@ class ParpSweep:
                 "wer": metrics.get("wer"), "heldout_wer": metrics.get("heldout_wer"),
             })
         return rows
+
+
+def saved_sweep(run: Any) -> ParpSweep | None:
+    """The sweep as the run's checkpoint holds it; None before the first checkpoint."""
+    saved = read_checkpoint(run)
+    return ParpSweep.from_state_dict(saved["strategy"]) if saved else None
