@@ -2,7 +2,8 @@
 updates a SIGKILLed training task loses.
 
     python benchmarks/parp_sweep.py [--points 0.1,...,0.9] [--steps 120] [--reprune-every 30]
-        [--lr 1e-4] [--batch-size 4] [--progressive-start 0.3] [--progressive-points 0.7,0.9]
+        [--lr 1e-4] [--schedule constant] [--distill 0.5] [--batch-size 4] [--seeds 0 1 2]
+        [--progressive-start 0.3] [--progressive-points 0.7,0.9]
         [--workers 2] [--compare-points 0.5,0.9] [--save-every 20] [--kill-after 50]
         [--runs-dir runs/parp_sweep] [--parts sweep compare kill] [--data dev.hrl] [--heldout heldout.hrl]
         [--json OUT.json]
@@ -11,7 +12,7 @@ updates a SIGKILLed training task loses.
 
 1. The sweep: every point pruned one-shot and with PARP (the same number of updates at each point),
    PARP-P at --progressive-points; WER on --data and --heldout (default: dev.hrl, heldout.hrl), through the local
-   backend with --workers worker processes (1 thread each).
+   backend with --workers worker processes (1 thread each); once per --seeds, with the means over them.
 2. Parallel against one after another: the points of --compare-points swept on the local backend,
    then the same trials in this process one after another on one thread, each into a fresh run.
 3. A training task SIGKILLed once it is --kill-after updates in, then run again: the updates it
@@ -51,13 +52,16 @@ def floats(text: str) -> list[float]:
     return [float(item) for item in text.split(",") if item]
 
 
-def make_config(args: argparse.Namespace) -> RunConfig:
-    return RunConfig(method="parp", model="demo", data=str(args.data), heldout=str(args.heldout), seed=0)
+def make_config(args: argparse.Namespace, seed: int | None = None) -> RunConfig:
+    """The run config of the benchmark; `seed` defaults to the first of --seeds."""
+    return RunConfig(method="parp", model="demo", data=str(args.data), heldout=str(args.heldout),
+                     seed=args.seeds[0] if seed is None else seed)
 
 
 def make_settings(args: argparse.Namespace, points: list[float], progressive: list[float]) -> ParpSettings:
     section = {"sparsity": points, "steps": args.steps, "reprune_every": args.reprune_every, "lr": args.lr,
-               "batch_size": args.batch_size, "save_every": args.save_every, "train": str(EXAMPLES / "train.hrl")}
+               "schedule": args.schedule, "distill": args.distill, "batch_size": args.batch_size,
+               "save_every": args.save_every, "train": str(EXAMPLES / "train.hrl")}
     if progressive:
         section["progressive"] = {"start": args.progressive_start, "sparsity": progressive}
     return ParpSettings.model_validate(section)
@@ -120,29 +124,51 @@ def killed_and_resumed(run_dir: Path, config: RunConfig, settings: ParpSettings,
 
 
 def sweep_part(args: argparse.Namespace) -> dict:
-    """1. The sweep: one-shot, PARP and PARP-P at every point."""
+    """1. The sweep: one-shot, PARP and PARP-P at every point, once per seed; the means over the seeds."""
     settings = make_settings(args, args.points, [p for p in args.progressive_points if p in args.points])
-    seconds, strategy = sweep(args.runs_dir / "sweep", make_config(args), settings, "local", args.workers)
-    rows = strategy.points()
-    unpruned = strategy.scores["unpruned"]["metrics"]
-    print(f"sweep: {len(rows)} trained models, {seconds:.0f} s on {args.workers} workers; unpruned WER "
-          f"dev {unpruned['wer']:.4f}, held-out {unpruned['heldout_wer']:.4f}")
-    by_point: dict[float, dict] = {}
-    for row in rows:
-        point = by_point.setdefault(row["sparsity"], {"sparsity": row["sparsity"]})
-        prefix = row["variant"].replace("-", "_")
-        point[f"{prefix}_dev"], point[f"{prefix}_heldout"] = row["wer"], row["heldout_wer"]
-        point[f"{prefix}_measured"] = row["sparsity_measured"]
-    table = [by_point[p] for p in sorted(by_point)]
-    print_table(table, [("sparsity", "sparsity", ".1f"), ("one_shot_dev", "one-shot dev", ".4f"),
-                        ("parp_dev", "PARP dev", ".4f"), ("parp_p_dev", "PARP-P dev", ".4f"),
-                        ("one_shot_heldout", "one-shot held-out", ".4f"), ("parp_heldout", "PARP held-out", ".4f"),
-                        ("parp_p_heldout", "PARP-P held-out", ".4f")])
+    per_seed, seconds = {}, {}
+    for seed in args.seeds:
+        seconds[seed], strategy = sweep(args.runs_dir / f"sweep_seed{seed}", make_config(args, seed), settings,
+                                        "local", args.workers)
+        per_seed[seed] = strategy.points()
+        unpruned = strategy.scores["unpruned"]["metrics"]
+        print(f"sweep, seed {seed}: {len(per_seed[seed])} trained models, {seconds[seed]:.0f} s on {args.workers} "
+              f"workers; unpruned WER dev {unpruned['wer']:.4f}, held-out {unpruned['heldout_wer']:.4f}")
+    table = mean_table(per_seed)
+    spread = len(args.seeds) > 1
+    print(f"WER, mean over seeds {args.seeds}" + (" (min-max of PARP held-out)" if spread else ""))
+    columns = [("sparsity", "sparsity", ".1f"), ("one_shot_dev", "one-shot dev", ".4f"),
+               ("parp_dev", "PARP dev", ".4f"), ("parp_p_dev", "PARP-P dev", ".4f"),
+               ("one_shot_heldout", "one-shot held-out", ".4f"), ("parp_heldout", "PARP held-out", ".4f"),
+               ("parp_p_heldout", "PARP-P held-out", ".4f")]
+    if spread:
+        columns += [("parp_heldout_min", "min", ".4f"), ("parp_heldout_max", "max", ".4f")]
+    print_table(table, columns)
     wins = [p["sparsity"] for p in table if p["sparsity"] >= 0.5 and p.get("parp_heldout") is not None
             and p["parp_heldout"] < p["one_shot_heldout"]]
     print(f"PARP below one-shot on held-out at sparsity >= 0.5: {wins}")
-    return {"settings": settings.model_dump(mode="json"), "sweep_seconds": seconds, "unpruned": unpruned,
-            "rows": rows, "table": table, "parp_wins_heldout": wins}
+    return {"settings": settings.model_dump(mode="json"), "seeds": args.seeds, "sweep_seconds": seconds,
+            "unpruned": unpruned, "rows": per_seed, "table": table, "parp_wins_heldout": wins}
+
+
+def mean_table(per_seed: dict[int, list[dict]]) -> list[dict]:
+    """Per sparsity and variant: the mean WER over the seeds on both sets, the min and max on held-out."""
+    collected: dict[float, dict[str, list[float]]] = {}
+    for rows in per_seed.values():
+        for row in rows:
+            point = collected.setdefault(row["sparsity"], {})
+            prefix = row["variant"].replace("-", "_")
+            for name, value in ((f"{prefix}_dev", row["wer"]), (f"{prefix}_heldout", row["heldout_wer"])):
+                if value is not None:
+                    point.setdefault(name, []).append(value)
+    table = []
+    for sparsity in sorted(collected):
+        values = collected[sparsity]
+        row = {"sparsity": sparsity, **{name: sum(v) / len(v) for name, v in values.items()}}
+        if "parp_heldout" in values:
+            row["parp_heldout_min"], row["parp_heldout_max"] = min(values["parp_heldout"]), max(values["parp_heldout"])
+        table.append(row)
+    return table
 
 
 def compare_part(args: argparse.Namespace) -> dict:
@@ -175,7 +201,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=120)
     parser.add_argument("--reprune-every", type=int, default=30)
     parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--schedule", choices=["constant", "tri_stage"], default="constant")
+    parser.add_argument("--distill", type=float, default=0.5,
+                        help="weight of distillation from the unpruned model (0: CTC alone, as the paper)")
     parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0],
+                        help="the sweep once per run seed (the trainings' batch order); the table has the means")
     parser.add_argument("--progressive-start", type=float, default=0.3)
     parser.add_argument("--progressive-points", type=floats, default=[0.7, 0.9])
     parser.add_argument("--workers", type=int, default=2)

@@ -212,15 +212,20 @@ def test_parp_sweep_runs_only_the_parts_asked_and_a_killed_task_redoes_at_most_s
     steps, save_every, kill_after = 10, 3, 4
     figures = benchmark("parp_sweep", "--parts", "sweep", "kill", "--points", 0.5, "--progressive-points", 0.5,
                         "--steps", steps, "--reprune-every", 5, "--batch-size", 1, "--save-every", save_every,
-                        "--kill-after", kill_after, "--workers", 1, "--runs-dir", tmp_path / "runs", tmp_path=tmp_path)
+                        "--kill-after", kill_after, "--workers", 1, "--seeds", 0, 1, "--distill", 0.5,
+                        "--runs-dir", tmp_path / "runs", tmp_path=tmp_path)
     assert "compare" not in figures and figures["settings"]["steps"] == steps
-    assert sorted((r["variant"], r["sparsity"]) for r in figures["rows"]) == [
-        ("one-shot", 0.5), ("parp", 0.5), ("parp-p", 0.5)]
-    for row in figures["rows"]:
-        assert row["sparsity_measured"] == pytest.approx(row["sparsity"], abs=0.01)
-        assert row["steps"] == (0 if row["variant"] == "one-shot" else steps)
+    assert figures["settings"]["distill"] == 0.5 and figures["settings"]["schedule"] == "constant"
+    assert sorted(figures["rows"]) == ["0", "1"]
+    for rows in figures["rows"].values():
+        assert sorted((r["variant"], r["sparsity"]) for r in rows) == [("one-shot", 0.5), ("parp", 0.5), ("parp-p", 0.5)]
+        for row in rows:
+            assert row["sparsity_measured"] == pytest.approx(row["sparsity"], abs=0.01)
+            assert row["steps"] == (0 if row["variant"] == "one-shot" else steps)
     [point] = figures["table"]
-    assert point["parp_heldout"] == next(r["heldout_wer"] for r in figures["rows"] if r["variant"] == "parp")
+    heldout = [r["heldout_wer"] for rows in figures["rows"].values() for r in rows if r["variant"] == "parp"]
+    assert point["parp_heldout"] == pytest.approx(sum(heldout) / 2)
+    assert (point["parp_heldout_min"], point["parp_heldout_max"]) == (min(heldout), max(heldout))
     kill = figures["kill"]
     assert kill_after <= kill["killed_at_step"] < steps and kill["steps"] == steps
     assert kill["resumed_from"] % save_every == 0

@@ -24,6 +24,7 @@ from gridprune.methods.parp.pruning import (
     prunable_parameters,
 )
 from gridprune.methods.parp.settings import ParpSettings
+from gridprune.methods.parp.strategy import training_trials
 from gridprune.models import load_checkpoint
 from gridprune.models.evaluator import decode_dataset
 from gridprune.store import RunDir
@@ -100,6 +101,15 @@ def test_reprune_schedule_and_progressive_levels():
     assert sparsity_at(params(steps=0, sparsity=0.3), 0) == 0.3
 
 
+def test_the_adjust_settings_reach_the_training_and_one_shot_trials_do_without_them():
+    settings = ParpSettings.model_validate({"sparsity": [0.5], "steps": 10, "lr": 2e-4, "schedule": "tri_stage",
+                                            "distill": 0.3, "batch_size": 2, "train": "wav_files_example/train.hrl"})
+    one_shot, adjusted = training_trials(settings, seed=7)
+    assert TrainSpec.from_params(adjusted.params) == TrainSpec(steps=10, lr=2e-4, batch_size=2, seed=7,
+                                                               schedule="tri_stage", distill=0.3)
+    assert TrainSpec.from_params(one_shot.params) == TrainSpec(steps=0)  # the same baseline whatever the adjust
+
+
 def test_a_sweep_on_the_engine_then_its_export_reloads_with_the_recorded_wers(demo, tmp_path):
     config = RunConfig(method="parp", model="demo", data={"path": str(subset(tmp_path, "dev.hrl", 3)),
                        "audio_dir": str(EXAMPLES)},
@@ -145,6 +155,8 @@ def test_a_sweep_on_the_engine_then_its_export_reloads_with_the_recorded_wers(de
     ({"sparsity": 0.0}, "parp.sparsity", "in (0, 1)"),
     ({"steps": -1}, "parp.steps", "greater than or equal to 0"),
     ({"train": None}, "parp.train", ""),
+    ({"schedule": "cosine"}, "parp.schedule", "'constant' or 'tri_stage'"),
+    ({"distill": 1.5}, "parp.distill", "less than or equal to 1"),
     ({"progressive": {"start": 0.8}, "sparsity": [0.5, 0.9]}, "parp", "progressive.start 0.8 must lie below"),
 ])
 def test_bad_settings_name_the_key(section, key, problem):

@@ -1,5 +1,6 @@
 """The training task kind on the demo model: a task SIGKILLed mid-run resumes from its last save and
-ends with the very weights of an uninterrupted run; status sees its live step."""
+ends with the very weights of an uninterrupted run (tri-stage lr, distillation from the base model);
+status sees its live step; distillation pulls a pruned model towards its teacher."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import copy
 
 import pytest
 import torch
@@ -23,12 +26,21 @@ from gridprune.engine import (
 )
 from gridprune.store import RunDir
 from gridprune.training.kind import TrainingFactory
-from gridprune.training.loop import NoHooks, TrainingError, TrainSpec, train
+from gridprune.methods.parp.pruning import global_prune
+from gridprune.models import load_checkpoint
+from gridprune.training.examples import collate, load_examples
+from gridprune.training.loop import (
+    NoHooks,
+    TrainingError,
+    TrainSpec,
+    distillation_loss,
+    train,
+)
 from gridprune.training.status import format_training, training_progress
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "wav_files_example"
-PARAMS = {"steps": 8, "lr": 1e-4, "batch_size": 2, "seed": 3}
+PARAMS = {"steps": 8, "lr": 1e-4, "batch_size": 2, "seed": 3, "schedule": "tri_stage", "distill": 0.5}
 CONTEXT = {"model_fingerprint": "demo", "train": "four utterances"}
 
 
@@ -113,4 +125,41 @@ def test_training_settings_that_cannot_work_are_refused(tmp_path):
     model = torch.nn.Linear(2, 2)
     with pytest.raises(TrainingError, match="no training examples"):
         train(model, [], TrainSpec(steps=1), NoHooks(), {})
+    with pytest.raises(TrainingError, match="unknown lr schedule 'cosine'"):
+        TrainSpec(steps=1, schedule="cosine")
+    with pytest.raises(TrainingError, match="in \\[0, 1\\], not 1.5"):
+        TrainSpec(steps=1, distill=1.5)
+    with pytest.raises(TrainingError, match="needs a teacher"):
+        train(model, [object()], TrainSpec(steps=1, distill=0.5), NoHooks(), {})
     assert len(read_hrl(small_train_set(tmp_path, 2), EXAMPLES)) == 2
+
+
+def test_distillation_loss_is_the_per_frame_kl_from_the_teacher():
+    torch.manual_seed(0)
+    student, teacher = torch.randn(2, 5, 7), torch.randn(2, 5, 7)
+    p_teacher = teacher.softmax(-1)
+    by_hand = (p_teacher * (p_teacher.log() - student.log_softmax(-1))).sum(-1).mean()
+    assert distillation_loss(student, teacher) == pytest.approx(float(by_hand), rel=1e-5)
+    assert distillation_loss(teacher, teacher) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_distillation_pulls_a_pruned_model_towards_its_teacher(tmp_path):
+    demo = load_checkpoint("demo")
+    examples = load_examples(read_hrl(small_train_set(tmp_path), EXAMPLES), demo.processor)
+    inputs, _ = collate(examples, range(len(examples)))
+
+    def kl_to_teacher(model: torch.nn.Module) -> float:
+        with torch.no_grad():
+            return float(distillation_loss(model.eval()(inputs).logits, demo.model.eval()(inputs).logits))
+
+    def trained(distill: float) -> float:
+        pruned = copy.deepcopy(demo.model)
+        global_prune(pruned, 0.8)
+        train(pruned, examples, TrainSpec(steps=6, lr=1e-3, batch_size=2, distill=distill), NoHooks(), {},
+              teacher=demo.model)
+        return kl_to_teacher(pruned)
+
+    pruned = copy.deepcopy(demo.model)
+    global_prune(pruned, 0.8)
+    before, distilled, ctc_only = kl_to_teacher(pruned), trained(1.0), trained(0.0)
+    assert distilled < before and distilled < ctc_only / 2  # CTC alone moves away from the teacher

@@ -55,10 +55,13 @@ class TrainingHandler:
     def __call__(self, task: Task, context: TaskContext) -> dict[str, Any]:
         params = task["params"]
         device = "cuda" if context.device == "cuda" and torch.cuda.is_available() else "cpu"
+        spec = TrainSpec.from_params(params)
         model = copy.deepcopy(self.checkpoint.model)
-        result = train(model, self.examples, TrainSpec.from_params(params), self.spec.hooks, params,
-                       progress=context.progress, save_every=self.spec.save_every, device=device,
-                       label=task.get("label"))
+        teacher = None
+        if spec.distill:  # the unpruned base model
+            teacher = self.checkpoint.model if device == "cpu" else copy.deepcopy(self.checkpoint.model).to(device)
+        result = train(model, self.examples, spec, self.spec.hooks, params, progress=context.progress,
+                       save_every=self.spec.save_every, device=device, label=task.get("label"), teacher=teacher)
         folder = context.artifacts.path(f"{MODEL_DIR}/config.json").parent
         model.to("cpu").save_pretrained(folder, safe_serialization=True)
         self.checkpoint.processor.save_pretrained(folder)

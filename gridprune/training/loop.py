@@ -4,6 +4,9 @@ The whole state (weights, optimiser, step, the order of the batches still to com
 numpy RNG states) is saved every `save_every` updates into the task's progress folder; a task
 started again loads it and goes on, so on CPU a resumed run ends with the very weights of an
 uninterrupted one. A small `live.json` beside the saves tells `status` how far the task is.
+
+With `distill` > 0 the loss mixes the CTC loss with the per-frame KL divergence from a teacher's
+output distribution (the unpruned model): (1 - distill) * CTC + distill * KL(teacher || model).
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ from typing import Any, Mapping, Protocol, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from gridprune.engine.artifacts import Progress
 from gridprune.errors import GridpruneError
 from gridprune.training.examples import Example, collate, make_batches
+from gridprune.training.schedule import SCHEDULES, lr_factor
 from gridprune.training.status import read_live, write_live
 
 LOG_EVERY = 25  # updates per point of the loss curve a result records
@@ -39,10 +44,16 @@ class TrainSpec:
     seed: int = 0
     betas: tuple[float, float] = (0.9, 0.98)
     grad_clip: float | None = None
+    schedule: str = "constant"
+    distill: float = 0.0
 
     def __post_init__(self) -> None:
         if self.steps < 0 or self.batch_size < 1 or not self.lr > 0:
             raise TrainingError(f"training needs steps >= 0, batch_size >= 1 and lr > 0: {self}")
+        if self.schedule not in SCHEDULES:
+            raise TrainingError(f"unknown lr schedule {self.schedule!r}; known: {', '.join(SCHEDULES)}")
+        if not 0 <= self.distill <= 1:
+            raise TrainingError(f"distill is the weight of the distillation loss, in [0, 1], not {self.distill}")
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> TrainSpec:
@@ -112,14 +123,23 @@ def _from_bytes(data: bytes, device: str) -> Any:
     return torch.load(io.BytesIO(data), map_location=device, weights_only=True)
 
 
+def distillation_loss(logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
+    """KL(teacher || model) of the per-frame output distributions, summed over tokens, averaged over frames."""
+    return F.kl_div(F.log_softmax(logits, dim=-1), F.log_softmax(teacher_logits, dim=-1), log_target=True,
+                    reduction="none").sum(-1).mean()
+
+
 def train(model: torch.nn.Module, examples: Sequence[Example], spec: TrainSpec, hooks: TrainingHooks,
           params: Mapping[str, Any], *, progress: Progress | None = None, save_every: int = 100,
-          device: str = "cpu", label: str | None = None) -> TrainResult:
-    """Fine-tune `model` in place with CTC for `spec.steps` updates (continuing from `progress` if saved)."""
+          device: str = "cpu", label: str | None = None, teacher: torch.nn.Module | None = None) -> TrainResult:
+    """Fine-tune `model` in place with CTC for `spec.steps` updates (continuing from `progress` if saved);
+    `teacher` (on `device`) is the model distilled from when `spec.distill` > 0."""
     if save_every < 1:
         raise TrainingError(f"save_every must be >= 1, not {save_every}")
     if not examples and spec.steps:
         raise TrainingError("no training examples")
+    if spec.distill and teacher is None:
+        raise TrainingError("distill > 0 needs a teacher model")
     started = time.perf_counter()
     model.to(device)
     if spec.freeze_feature_encoder:
@@ -158,13 +178,27 @@ def train(model: torch.nn.Module, examples: Sequence[Example], spec: TrainSpec, 
         progress.save({"step": step, "order": order, "numpy_rng": rng.bit_generator.state, "loss_curve": curve,
                        "window": window, "metrics": metrics, "steps_redone": redone}, files)
 
+    teacher_logits: dict[int, torch.Tensor] = {}  # per batch: the teacher and the batches never change
+
+    def loss_of(batch: int) -> torch.Tensor:
+        inputs, labels = collate(examples, batches[batch])
+        inputs = inputs.to(device)
+        output = model(input_values=inputs, labels=labels.to(device))
+        if not spec.distill:
+            return output.loss
+        if batch not in teacher_logits:
+            with torch.no_grad():
+                teacher_logits[batch] = teacher.eval()(input_values=inputs).logits
+        return (1 - spec.distill) * output.loss + spec.distill * distillation_loss(output.logits, teacher_logits[batch])
+
     last_loss: float | None = window[-1] if window else None
     model.train()
     while step < spec.steps:
         if not order:
             order = [int(i) for i in rng.permutation(len(batches))]
-        inputs, labels = collate(examples, batches[order.pop()])
-        loss = model(input_values=inputs.to(device), labels=labels.to(device)).loss
+        for group in optimizer.param_groups:
+            group["lr"] = spec.lr * lr_factor(spec.schedule, step, spec.steps)
+        loss = loss_of(order.pop())
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if spec.grad_clip is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -29,13 +29,19 @@ def _float(value: Any) -> Any:
 
 class ParpSettings(Section):
     """The `parp:` section; defaults are the paper's where it has one (Adam (0.9, 0.98), lr 5e-5,
-    feature encoder frozen), the steps far fewer than its 12-20 k."""
+    feature encoder frozen, CTC alone), the steps far fewer than its 12-20 k, a constant lr."""
 
     sparsity: float | list[float] = Field(0.5, description="one target, or a list: each an independent trial")
     steps: int = Field(1000, ge=0, description="fine-tuning updates of each PARP trial; 0 = one-shot only")
     reprune_every: int = Field(50, ge=1, description="updates between two global re-prunes")
     progressive: Progressive | None = None
-    lr: float = Field(5e-5, gt=0)
+    lr: float = Field(5e-5, gt=0, description="the peak learning rate")
+    schedule: Literal["constant", "tri_stage"] = Field("constant", description=(
+        "constant (gridprune's: better on short adjusts, BENCHMARKS.md section 8) or tri_stage (the original's "
+        "fairseq schedule: warm up over 10% of the updates, hold 40%, decay to 5%)"))
+    distill: float = Field(0.0, ge=0, le=1, description=(
+        "weight of distillation from the unpruned model (gridprune's): (1 - w) CTC + w KL(unpruned || pruned); "
+        "0: CTC alone, as the paper"))
     batch_size: int = Field(8, ge=1, description="utterances per update")
     freeze_feature_encoder: bool = True
     prune_biases: bool = Field(True, description="prune the biases of the pruned layers too (as the weights)")

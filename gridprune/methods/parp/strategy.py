@@ -24,7 +24,8 @@ def training_trials(settings: ParpSettings, seed: int) -> list[Trial]:
     """The training trials of the settings, in a fixed order: for each point one-shot, PARP, PARP-P."""
     trials = []
     common = {"prune_biases": settings.prune_biases}
-    shaping = {"reprune_every": settings.reprune_every, "lr": settings.lr, "batch_size": settings.batch_size,
+    shaping = {"reprune_every": settings.reprune_every, "lr": settings.lr, "schedule": settings.schedule,
+               "distill": settings.distill, "batch_size": settings.batch_size,
                "freeze_feature_encoder": settings.freeze_feature_encoder, "seed": seed}
     for sparsity in settings.points():
         if settings.oneshot or settings.steps == 0:
