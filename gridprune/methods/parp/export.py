@@ -120,8 +120,11 @@ def _describe(point: dict[str, Any]) -> str:
     def wer(before: float | None, after: float | None) -> str:
         return "-" if after is None else (f"{after:.4f}" if before is None else f"{before:.4f} -> {after:.4f}")
 
+    larger = (", larger: CSR keeps a 4-byte index beside each 4-byte non-zero, so it is smaller only past 50% "
+              "sparsity") if point["sparse_bytes"] >= point["bytes_after"] else ""
     return (f"{point['folder']}/: sparsity {point['sparsity_measured']:.4f} of the pruned weights "
             f"(target {point['sparsity']}), {point['nonzero_params_after'] / 1e6:.2f} M of "
             f"{point['params_after'] / 1e6:.2f} M parameters non-zero; sparse file {point['sparse_bytes'] / 2**20:.1f} MiB "
-            f"(dense {point['bytes_after'] / 2**20:.1f} MiB); WER search {wer(point['wer_before'], point['wer_after'])}, "
-            f"held-out {wer(point['heldout_wer_before'], point['heldout_wer_after'])}")
+            f"(dense {point['bytes_after'] / 2**20:.1f} MiB{larger}); WER search "
+            f"{wer(point['wer_before'], point['wer_after'])}, held-out "
+            f"{wer(point['heldout_wer_before'], point['heldout_wer_after'])}")
