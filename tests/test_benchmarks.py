@@ -218,7 +218,8 @@ def test_parp_sweep_runs_only_the_parts_asked_and_a_killed_task_redoes_at_most_s
     assert figures["settings"]["distill"] == 0.5 and figures["settings"]["schedule"] == "constant"
     assert sorted(figures["rows"]) == ["0", "1"]
     for rows in figures["rows"].values():
-        assert sorted((r["variant"], r["sparsity"]) for r in rows) == [("one-shot", 0.5), ("parp", 0.5), ("parp-p", 0.5)]
+        assert sorted((r["variant"], r["sparsity"]) for r in rows) == [
+            ("one-shot", 0.5), ("parp", 0.5), ("parp-p", 0.5)]
         for row in rows:
             assert row["sparsity_measured"] == pytest.approx(row["sparsity"], abs=0.01)
             assert row["steps"] == (0 if row["variant"] == "one-shot" else steps)

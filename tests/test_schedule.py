@@ -6,7 +6,9 @@ import pytest
 
 from gridprune.training.schedule import (
     TRI_STAGE_FINAL_SCALE,
+    TRI_STAGE_HOLD,
     TRI_STAGE_INIT_SCALE,
+    TRI_STAGE_WARMUP,
     lr_factor,
 )
 
@@ -17,7 +19,7 @@ def test_tri_stage_warms_up_holds_and_decays_to_its_final_scale(updates):
     assert all(TRI_STAGE_INIT_SCALE <= f <= 1 for f in factors)
     if updates < 10:
         return  # too few updates for three phases to tell apart
-    warm, hold = round(0.1 * updates), round(0.4 * updates)
+    warm, hold = round(TRI_STAGE_WARMUP * updates), round(TRI_STAGE_HOLD * updates)
     assert factors[0] == pytest.approx(TRI_STAGE_INIT_SCALE)
     assert all(a < b for a, b in zip(factors[:warm], factors[1:warm + 1]))  # rising through the warm-up
     assert factors[warm:warm + hold] == [1.0] * hold

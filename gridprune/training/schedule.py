@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 SCHEDULES = ("constant", "tri_stage")
-TRI_STAGE_PHASES = (0.1, 0.4, 0.5)  # warm-up, hold, decay: fractions of the updates
+TRI_STAGE_WARMUP, TRI_STAGE_HOLD = 0.1, 0.4  # fractions of the updates; the decay takes the rest
 TRI_STAGE_INIT_SCALE = 0.01
 TRI_STAGE_FINAL_SCALE = 0.05
 
@@ -23,11 +23,10 @@ def lr_factor(schedule: str, update: int, updates: int) -> float:
         return 1.0
     if schedule != "tri_stage":
         raise ValueError(f"unknown lr schedule {schedule!r}; known: {', '.join(SCHEDULES)}")
-    warm = int(round(TRI_STAGE_PHASES[0] * updates))
-    hold = int(round(TRI_STAGE_PHASES[1] * updates))
-    decay = max(1, updates - warm - hold)
+    warm, hold = round(TRI_STAGE_WARMUP * updates), round(TRI_STAGE_HOLD * updates)
     if update < warm:
         return TRI_STAGE_INIT_SCALE + (1 - TRI_STAGE_INIT_SCALE) * update / warm
     if update < warm + hold:
         return 1.0
-    return math.exp(math.log(TRI_STAGE_FINAL_SCALE) * min(update - warm - hold, decay - 1) / max(1, decay - 1))
+    decayed = (update - warm - hold) / max(1, updates - warm - hold - 1)  # 0 at the first decay update, 1 at the last
+    return TRI_STAGE_FINAL_SCALE ** min(1.0, decayed)
