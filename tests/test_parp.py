@@ -15,7 +15,6 @@ from gridprune.config import RunConfig, describe_validation_error
 from gridprune.data import DatasetError, read_hrl
 from gridprune.engine import InProcessBackend, run_method
 from gridprune.methods.parp import Parp
-from gridprune.methods.parp.export import load_sparse
 from gridprune.methods.parp.hooks import ParpHooks, reprune_steps, sparsity_at
 from gridprune.methods.parp.plot import plot_sweep
 from gridprune.methods.parp.pruning import (
@@ -27,6 +26,7 @@ from gridprune.methods.parp.settings import ParpSettings
 from gridprune.methods.parp.strategy import training_trials
 from gridprune.models import load_checkpoint
 from gridprune.models.evaluator import decode_dataset
+from gridprune.models.sparse_file import load_sparse
 from gridprune.store import RunDir
 from gridprune.training.examples import load_examples
 from gridprune.training.loop import TrainSpec, train

@@ -1,10 +1,9 @@
 """Export of a PARP sweep: each trained model as a dense checkpoint (zeros in place) that plain
-transformers reloads, its sparse form (CSR) with its measured size, and one report of the sweep."""
+transformers reloads, its sparse form (bitmask or CSR) with its measured size, and one report of the sweep."""
 
 from __future__ import annotations
 
 import re
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -16,34 +15,17 @@ from gridprune.methods.parp.settings import ParpSettings
 from gridprune.methods.parp.strategy import UNPRUNED, saved_sweep
 from gridprune.store import RunDir
 
-SPARSE_FILE = "sparse.pt"  # the pruned weights as torch CSR tensors, the rest dense
+SPARSE_FILE = "sparse.pt"  # gridprune.models.sparse_file: the pruned matrices stored sparse, the rest dense
 NO_SPEEDUP = ("unstructured sparsity gives no dense speedup: the pruned model has the dense shapes and "
               "runs the same dense kernels; the gain is storage (the sparse file) only")
 
 
-def save_sparse(model: torch.nn.Module, path: Path, biases: bool = True) -> int:
-    """Write the model's state with every prunable weight matrix in CSR form; returns the file's bytes."""
+def save_sparse_model(model: torch.nn.Module, path: Path, biases: bool = True) -> int:
+    """Write the model's state with every prunable weight matrix stored sparse; returns the file's bytes."""
     from gridprune.methods.parp.pruning import prunable_parameters
+    from gridprune.models.sparse_file import save_sparse
 
-    sparse = {name for name, p in prunable_parameters(model, biases) if p.dim() == 2}
-    state = {name: (_csr32(tensor) if name in sparse else tensor) for name, tensor in model.state_dict().items()}
-    torch.save(state, path)
-    return path.stat().st_size
-
-
-def _csr32(dense: torch.Tensor) -> torch.Tensor:
-    """CSR with 32-bit indices (torch's default of 64 would make the file larger than dense below 67%)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
-        csr = dense.detach().to_sparse_csr()
-        return torch.sparse_csr_tensor(csr.crow_indices().int(), csr.col_indices().int(), csr.values(),
-                                       dense.shape, check_invariants=True)
-
-
-def load_sparse(path: Path) -> dict[str, torch.Tensor]:
-    """The dense state dict of a file `save_sparse` wrote."""
-    state = torch.load(path, weights_only=True)
-    return {name: (t.to_dense() if t.layout == torch.sparse_csr else t) for name, t in state.items()}
+    return save_sparse(model.state_dict(), {n for n, p in prunable_parameters(model, biases) if p.dim() == 2}, path)
 
 
 def _slug(label: str) -> str:
@@ -73,7 +55,7 @@ def export_sweep(run: RunDir, config: RunConfig, settings: ParpSettings, out: Pa
     base = load_checkpoint(config.model)
     out.mkdir(parents=True, exist_ok=True)
     base_sparse = out / f"unpruned_{SPARSE_FILE}"
-    dense_sparse_bytes = save_sparse(base.model, base_sparse, settings.prune_biases)
+    dense_sparse_bytes = save_sparse_model(base.model, base_sparse, settings.prune_biases)
     base_sparse.unlink()
     points, most_sparse = [], None
     for row in sweep.points():
@@ -82,7 +64,7 @@ def export_sweep(run: RunDir, config: RunConfig, settings: ParpSettings, out: Pa
         folder = out / _slug(row["label"])
         model = load_checkpoint(artifact_dir(run, row["key"]) / "model").model
         layout = save_model(model, base.processor, folder / "model")
-        sparse_bytes = save_sparse(model, folder / SPARSE_FILE, settings.prune_biases)
+        sparse_bytes = save_sparse_model(model, folder / SPARSE_FILE, settings.prune_biases)
         point = {
             **row, "layout": layout, **measured_sparsity(model, settings.prune_biases),
             **size_report(base.model, base.path, model, folder / "model"),
@@ -120,11 +102,9 @@ def _describe(point: dict[str, Any]) -> str:
     def wer(before: float | None, after: float | None) -> str:
         return "-" if after is None else (f"{after:.4f}" if before is None else f"{before:.4f} -> {after:.4f}")
 
-    larger = (", larger: CSR keeps a 4-byte index beside each 4-byte non-zero, so it is smaller only past 50% "
-              "sparsity") if point["sparse_bytes"] >= point["bytes_after"] else ""
     return (f"{point['folder']}/: sparsity {point['sparsity_measured']:.4f} of the pruned weights "
             f"(target {point['sparsity']}), {point['nonzero_params_after'] / 1e6:.2f} M of "
             f"{point['params_after'] / 1e6:.2f} M parameters non-zero; sparse file {point['sparse_bytes'] / 2**20:.1f} MiB "
-            f"(dense {point['bytes_after'] / 2**20:.1f} MiB{larger}); WER search "
+            f"(dense {point['bytes_after'] / 2**20:.1f} MiB); WER search "
             f"{wer(point['wer_before'], point['wer_after'])}, held-out "
             f"{wer(point['heldout_wer_before'], point['heldout_wer_after'])}")
