@@ -96,8 +96,10 @@ def test_pruned_weights_regrow_and_the_final_reprune_is_exactly_at_target(demo, 
 def test_reprune_schedule_and_progressive_levels():
     assert reprune_steps(params(steps=10, reprune_every=4)) == [4, 8, 10]
     assert reprune_steps(params(steps=0)) == []
-    rising = params(steps=10, reprune_every=5, sparsity=0.9, start=0.5)
-    assert [sparsity_at(rising, i) for i in range(3)] == pytest.approx([0.5, 0.7, 0.9])
+    rising = params(steps=20, reprune_every=5, sparsity=0.8, start=0.5)  # prunes at 0, 5, 10, 15 and 20
+    assert [sparsity_at(rising, i) for i in range(5)] == pytest.approx([0.5, 0.6, 0.7, 0.8, 0.8])
+    one_reprune = params(steps=10, reprune_every=5, sparsity=0.9, start=0.5)  # prunes at 0, 5 and 10
+    assert [sparsity_at(one_reprune, i) for i in range(3)] == pytest.approx([0.5, 0.9, 0.9])
     assert sparsity_at(params(steps=0, sparsity=0.3), 0) == 0.3
 
 

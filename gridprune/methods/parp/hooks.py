@@ -3,8 +3,8 @@
 PARP (Lai et al., 2021): the initial mask is one global magnitude threshold at the target; the
 pruned weights start at zero but are not held there; every `reprune_every` updates the model is
 pruned globally again, and once more after the last update, so the result is exactly at the target.
-PARP-P: the sparsity rises from `start` at the first prune to the target at the final one, a step
-at each re-prune. With `steps: 0` this is one-shot magnitude pruning.
+PARP-P: the sparsity rises from `start` at the first prune to the target at the last re-prune
+before the final one, a step at each. With `steps: 0` this is one-shot magnitude pruning.
 """
 
 from __future__ import annotations
@@ -18,12 +18,16 @@ from gridprune.methods.parp.pruning import global_prune, measured_sparsity
 
 
 def sparsity_at(params: Mapping[str, Any], prune_index: int) -> float:
-    """The sparsity of prune number `prune_index` (0: before training; the last: after the last update)."""
+    """The sparsity of prune number `prune_index` (0: before training; the last: after the last update).
+
+    PARP-P reaches the target at the last re-prune before the final one, so the last updates adjust
+    the model at the target and the final prune removes only what regrew (when the updates allow
+    one re-prune between the first and the final prune)."""
     target, start = params["sparsity"], params.get("start")
-    prunes = max(1, len(reprune_steps(params)))
     if start is None:
         return target
-    return start + (target - start) * min(prune_index, prunes) / prunes
+    rising = max(1, len(reprune_steps(params)) - 1)
+    return start + (target - start) * min(prune_index, rising) / rising
 
 
 def reprune_steps(params: Mapping[str, Any]) -> list[int]:

@@ -10,7 +10,8 @@ from gridprune.config import ConfigValueError, DataSource, RunConfig, Section
 
 
 class Progressive(Section):
-    """PARP-P: the sparsity rises from `start` at the first prune to the target at the last."""
+    """PARP-P: the sparsity rises from `start` at the first prune to the target at the last re-prune before the
+    final one."""
 
     start: float = Field(ge=0, lt=1, description="sparsity of the first prune")
     sparsity: list[float] | None = Field(
