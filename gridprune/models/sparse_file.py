@@ -1,11 +1,12 @@
 """A model's weights with its unstructured-sparse matrices stored compactly: the file `sparse.pt`.
 
-Each sparse matrix is kept in whichever of two forms is smaller for its density:
-- a bitmask: `{"layout": "bitmask", "shape": [rows, cols], "mask": uint8, "values": 1-D}`, one bit
-  per entry (numpy's packbits order, row-major) and the non-zero values in that order; it beats
-  dense at any sparsity above 1/32 of the value size (3% for float32);
-- CSR with 32-bit indices (a torch sparse CSR tensor), smaller than the bitmask only above about
-  97% sparsity (torch's default 64-bit indices would make it larger than dense below 67%).
+Each listed tensor is kept in whichever of three forms is smallest for its density:
+- a bitmask: `{"layout": "bitmask", "shape": [...], "mask": uint8, "values": 1-D}`, one bit per
+  entry (numpy's packbits order, row-major) and the non-zero values in that order; smaller than
+  dense once more than 1/(8 x bytes per value) of the entries are zero (3% for float32);
+- CSR with 32-bit indices (a torch sparse CSR tensor, matrices only), smaller than the bitmask only
+  past about 97% sparsity (torch's default 64-bit indices would make it larger than dense below 67%);
+- dense, when neither is smaller.
 Every other tensor is stored dense. `torch.load(path, weights_only=True)` reads the file;
 `load_sparse` gives back the dense state dict.
 """
@@ -33,13 +34,16 @@ def load_sparse(path: Path) -> dict[str, torch.Tensor]:
     return {name: _dense(entry) for name, entry in torch.load(path, weights_only=True).items()}
 
 
-def _compact(dense: torch.Tensor) -> torch.Tensor | dict[str, Any]:
-    dense = dense.detach().cpu()
-    nonzero = int(torch.count_nonzero(dense))
-    value_bytes = dense.element_size()
-    bitmask_bytes = dense.numel() / 8 + nonzero * value_bytes
-    csr_bytes = (dense.shape[0] + 1) * 4 + nonzero * (4 + value_bytes)
-    if dense.dim() != 2 or bitmask_bytes <= csr_bytes:
+def _compact(tensor: torch.Tensor) -> torch.Tensor | dict[str, Any]:
+    dense = tensor.detach().cpu()
+    nonzero, value_bytes = int(torch.count_nonzero(dense)), dense.element_size()
+    sizes = {"dense": dense.numel() * value_bytes, BITMASK: dense.numel() / 8 + nonzero * value_bytes}
+    if dense.dim() == 2:
+        sizes["csr"] = (dense.shape[0] + 1) * 4 + nonzero * (4 + value_bytes)
+    form = min(sizes, key=sizes.get)
+    if form == "dense":
+        return dense
+    if form == BITMASK:
         mask = dense != 0
         return {"layout": BITMASK, "shape": list(dense.shape),
                 "mask": torch.from_numpy(np.packbits(mask.numpy().reshape(-1))), "values": dense[mask]}
