@@ -164,7 +164,8 @@ def mean_table(per_seed: dict[int, list[dict]]) -> list[dict]:
     table = []
     for sparsity in sorted(collected):
         values = collected[sparsity]
-        row = {"sparsity": sparsity, **{name: sum(v) / len(v) for name, v in values.items()}}
+        row = {"sparsity": sparsity, **{name: sum(v) / len(v) for name, v in values.items()},
+               "seeds_averaged": {name: len(v) for name, v in values.items()}}  # fewer where a task failed
         if "parp_heldout" in values:
             row["parp_heldout_min"], row["parp_heldout_max"] = min(values["parp_heldout"]), max(values["parp_heldout"])
         table.append(row)
@@ -184,7 +185,8 @@ def compare_part(args: argparse.Namespace) -> dict:
 
 def kill_part(args: argparse.Namespace) -> dict:
     """3. A training task SIGKILLed and run again."""
-    kill = killed_and_resumed(args.runs_dir / "kill", make_config(args), make_settings(args, [0.5], []), args.kill_after)
+    settings = make_settings(args, [0.5], [])
+    kill = killed_and_resumed(args.runs_dir / "kill", make_config(args), settings, args.kill_after)
     print(f"killed at update {kill['killed_at_step']}, resumed from {kill['resumed_from']}: "
           f"{kill['steps_redone']} updates redone (save every {kill['save_every']})")
     return {"kill": kill}

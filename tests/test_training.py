@@ -4,12 +4,11 @@ status sees its live step; distillation pulls a pruned model towards its teacher
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
-
-import copy
 
 import pytest
 import torch
@@ -24,15 +23,16 @@ from gridprune.engine import (
     progress_dir,
     trial_key,
 )
-from gridprune.store import RunDir
-from gridprune.training.kind import TrainingFactory
 from gridprune.methods.parp.pruning import global_prune
 from gridprune.models import load_checkpoint
+from gridprune.store import RunDir
 from gridprune.training.examples import collate, load_examples
+from gridprune.training.kind import TrainingFactory
 from gridprune.training.loop import (
     NoHooks,
     TrainingError,
     TrainSpec,
+    ctc_loss,
     distillation_loss,
     train,
 )
@@ -163,3 +163,16 @@ def test_distillation_pulls_a_pruned_model_towards_its_teacher(tmp_path):
     global_prune(pruned, 0.8)
     before, distilled, ctc_only = kl_to_teacher(pruned), trained(1.0), trained(0.0)
     assert distilled < before and distilled < ctc_only / 2  # CTC alone moves away from the teacher
+
+
+def test_the_ctc_term_is_the_per_token_mean_whatever_the_checkpoint_says(tmp_path):
+    demo = load_checkpoint("demo")
+    examples = load_examples(read_hrl(small_train_set(tmp_path), EXAMPLES), demo.processor)
+    inputs, labels = collate(examples, range(len(examples)))
+    model = copy.deepcopy(demo.model).eval()
+    config = model.config
+    with torch.no_grad():
+        ours = ctc_loss(model(inputs).logits, labels, config.pad_token_id, config.ctc_zero_infinity)
+        assert config.ctc_loss_reduction == "mean" and torch.equal(ours, model(inputs, labels=labels).loss)
+        config.ctc_loss_reduction = "sum"  # as a checkpoint may say: the term distillation is weighed against stays
+        assert model(inputs, labels=labels).loss > 10 * ours

@@ -49,17 +49,24 @@ class TrainingHandler:
 
         torch.set_num_threads(threads)
         self.spec, self.threads = spec, threads
+        self._gpu_teacher: torch.nn.Module | None = None
         self.checkpoint = load_checkpoint(spec.model)
         self.examples = load_examples(read_hrl(spec.train_path, spec.train_audio_dir), self.checkpoint.processor)
+
+    def _teacher(self, device: str) -> torch.nn.Module:
+        """The unpruned base model on `device` (copied to a GPU once per worker)."""
+        if device == "cpu":
+            return self.checkpoint.model
+        if self._gpu_teacher is None:
+            self._gpu_teacher = copy.deepcopy(self.checkpoint.model).to(device)
+        return self._gpu_teacher
 
     def __call__(self, task: Task, context: TaskContext) -> dict[str, Any]:
         params = task["params"]
         device = "cuda" if context.device == "cuda" and torch.cuda.is_available() else "cpu"
         spec = TrainSpec.from_params(params)
         model = copy.deepcopy(self.checkpoint.model)
-        teacher = None
-        if spec.distill:  # the unpruned base model
-            teacher = self.checkpoint.model if device == "cpu" else copy.deepcopy(self.checkpoint.model).to(device)
+        teacher = self._teacher(device) if spec.distill else None
         result = train(model, self.examples, spec, self.spec.hooks, params, progress=context.progress,
                        save_every=self.spec.save_every, device=device, label=task.get("label"), teacher=teacher)
         folder = context.artifacts.path(f"{MODEL_DIR}/config.json").parent

@@ -123,6 +123,17 @@ def _from_bytes(data: bytes, device: str) -> Any:
     return torch.load(io.BytesIO(data), map_location=device, weights_only=True)
 
 
+def ctc_loss(logits: torch.Tensor, labels: torch.Tensor, blank: int, zero_infinity: bool) -> torch.Tensor:
+    """The CTC loss of a batch as torch's `mean` (per target token, averaged over utterances), whatever the
+    checkpoint's `ctc_loss_reduction`, so that `distill` weighs the two losses alike on any checkpoint.
+    Every frame counts: batches carry no attention mask (a group-norm front end has none)."""
+    targets = (labels != -100) & (labels != blank)
+    log_probs = F.log_softmax(logits, dim=-1, dtype=torch.float32).transpose(0, 1)
+    frames = torch.full((logits.shape[0],), logits.shape[1], dtype=torch.long)
+    return F.ctc_loss(log_probs, labels.masked_select(targets), frames, targets.sum(-1), blank=blank,
+                      reduction="mean", zero_infinity=zero_infinity)
+
+
 def distillation_loss(logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
     """KL(teacher || model) of the per-frame output distributions, summed over tokens, averaged over frames."""
     return F.kl_div(F.log_softmax(logits, dim=-1), F.log_softmax(teacher_logits, dim=-1), log_target=True,
@@ -178,18 +189,23 @@ def train(model: torch.nn.Module, examples: Sequence[Example], spec: TrainSpec, 
         progress.save({"step": step, "order": order, "numpy_rng": rng.bit_generator.state, "loss_curve": curve,
                        "window": window, "metrics": metrics, "steps_redone": redone}, files)
 
-    teacher_logits: dict[int, torch.Tensor] = {}  # per batch: the teacher and the batches never change
+    config = model.config
+    teacher_logits: dict[int, torch.Tensor] = {}  # per batch, on the CPU: the teacher and the batches never change
 
     def loss_of(batch: int) -> torch.Tensor:
         inputs, labels = collate(examples, batches[batch])
         inputs = inputs.to(device)
-        output = model(input_values=inputs, labels=labels.to(device))
-        if not spec.distill:
-            return output.loss
-        if batch not in teacher_logits:
-            with torch.no_grad():
-                teacher_logits[batch] = teacher.eval()(input_values=inputs).logits
-        return (1 - spec.distill) * output.loss + spec.distill * distillation_loss(output.logits, teacher_logits[batch])
+        logits = model(input_values=inputs).logits
+        loss = torch.zeros((), device=device)
+        if spec.distill < 1:
+            loss = loss + (1 - spec.distill) * ctc_loss(logits, labels.to(device), config.pad_token_id,
+                                                        config.ctc_zero_infinity)
+        if spec.distill:
+            if batch not in teacher_logits:
+                with torch.no_grad():  # eval mode: no dropout (on the CPU, the worker's base model, kept in eval)
+                    teacher_logits[batch] = teacher.eval()(input_values=inputs).logits.cpu()
+            loss = loss + spec.distill * distillation_loss(logits, teacher_logits[batch].to(device))
+        return loss
 
     last_loss: float | None = window[-1] if window else None
     model.train()

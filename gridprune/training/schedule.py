@@ -9,8 +9,6 @@ uninterrupted one without any saved scheduler state.
 
 from __future__ import annotations
 
-import math
-
 SCHEDULES = ("constant", "tri_stage")
 TRI_STAGE_WARMUP, TRI_STAGE_HOLD = 0.1, 0.4  # fractions of the updates; the decay takes the rest
 TRI_STAGE_INIT_SCALE = 0.01

@@ -104,7 +104,7 @@ def _describe(point: dict[str, Any]) -> str:
 
     return (f"{point['folder']}/: sparsity {point['sparsity_measured']:.4f} of the pruned weights "
             f"(target {point['sparsity']}), {point['nonzero_params_after'] / 1e6:.2f} M of "
-            f"{point['params_after'] / 1e6:.2f} M parameters non-zero; sparse file {point['sparse_bytes'] / 2**20:.1f} MiB "
-            f"(dense {point['bytes_after'] / 2**20:.1f} MiB); WER search "
+            f"{point['params_after'] / 1e6:.2f} M parameters non-zero; sparse file "
+            f"{point['sparse_bytes'] / 2**20:.1f} MiB (dense {point['bytes_after'] / 2**20:.1f} MiB); WER search "
             f"{wer(point['wer_before'], point['wer_after'])}, held-out "
             f"{wer(point['heldout_wer_before'], point['heldout_wer_after'])}")
