@@ -43,6 +43,7 @@ from gridprune.engine import (
 from gridprune.methods.parp import Parp
 from gridprune.methods.parp.settings import ParpSettings
 from gridprune.store import RunDir
+from gridprune.training.schedule import SCHEDULES
 from gridprune.training.status import read_live
 
 EXAMPLES = REPO / "wav_files_example"
@@ -203,7 +204,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=120)
     parser.add_argument("--reprune-every", type=int, default=30)
     parser.add_argument("--lr", type=float, default=1e-4)
-    parser.add_argument("--schedule", choices=["constant", "tri_stage"], default="constant")
+    parser.add_argument("--schedule", choices=SCHEDULES, default="constant")
     parser.add_argument("--distill", type=float, default=0.5,
                         help="weight of distillation from the unpruned model (0: CTC alone, as the paper)")
     parser.add_argument("--batch-size", type=int, default=4)

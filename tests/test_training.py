@@ -30,6 +30,7 @@ from gridprune.training.examples import collate, load_examples
 from gridprune.training.kind import TrainingFactory
 from gridprune.training.loop import (
     NoHooks,
+    Teacher,
     TrainingError,
     TrainSpec,
     ctc_loss,
@@ -156,7 +157,7 @@ def test_distillation_pulls_a_pruned_model_towards_its_teacher(tmp_path):
         pruned = copy.deepcopy(demo.model)
         global_prune(pruned, 0.8)
         train(pruned, examples, TrainSpec(steps=6, lr=1e-3, batch_size=2, distill=distill), NoHooks(), {},
-              teacher=demo.model)
+              teacher=Teacher(demo.model))
         return kl_to_teacher(pruned)
 
     pruned = copy.deepcopy(demo.model)

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from gridprune.engine.kinds import Resources, Task, TaskContext, TaskKind
-from gridprune.training.loop import TrainingHooks, TrainSpec, train
+from gridprune.training.loop import Teacher, TrainingHooks, TrainSpec, train
 
 MODEL_DIR = "model"  # the artifact folder of a trained model
 
@@ -49,17 +49,16 @@ class TrainingHandler:
 
         torch.set_num_threads(threads)
         self.spec, self.threads = spec, threads
-        self._gpu_teacher: torch.nn.Module | None = None
+        self._teachers: dict[str, Teacher] = {}  # by device: each batch's teacher output kept across tasks
         self.checkpoint = load_checkpoint(spec.model)
         self.examples = load_examples(read_hrl(spec.train_path, spec.train_audio_dir), self.checkpoint.processor)
 
-    def _teacher(self, device: str) -> torch.nn.Module:
-        """The unpruned base model on `device` (copied to a GPU once per worker)."""
-        if device == "cpu":
-            return self.checkpoint.model
-        if self._gpu_teacher is None:
-            self._gpu_teacher = copy.deepcopy(self.checkpoint.model).to(device)
-        return self._gpu_teacher
+    def _teacher(self, device: str) -> Teacher:
+        """The unpruned base model on `device` as a teacher (copied once per worker to a GPU)."""
+        if device not in self._teachers:
+            model = self.checkpoint.model if device == "cpu" else copy.deepcopy(self.checkpoint.model).to(device)
+            self._teachers[device] = Teacher(model)
+        return self._teachers[device]
 
     def __call__(self, task: Task, context: TaskContext) -> dict[str, Any]:
         params = task["params"]

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from gridprune.engine.artifacts import Progress
 from gridprune.errors import GridpruneError
 from gridprune.training.examples import Example, collate, make_batches
-from gridprune.training.schedule import SCHEDULES, lr_factor
+from gridprune.training.schedule import SCHEDULES, Schedule, lr_factor
 from gridprune.training.status import read_live, write_live
 
 LOG_EVERY = 25  # updates per point of the loss curve a result records
@@ -44,7 +44,7 @@ class TrainSpec:
     seed: int = 0
     betas: tuple[float, float] = (0.9, 0.98)
     grad_clip: float | None = None
-    schedule: str = "constant"
+    schedule: Schedule = "constant"
     distill: float = 0.0
 
     def __post_init__(self) -> None:
@@ -140,11 +140,28 @@ def distillation_loss(logits: torch.Tensor, teacher_logits: torch.Tensor) -> tor
                     reduction="none").sum(-1).mean()
 
 
+class Teacher:
+    """The model distilled from, with its output for each batch computed once: the teacher never changes,
+    and a batch (the same examples, padded alike) gives the same output in every task of a worker."""
+
+    def __init__(self, model: torch.nn.Module):
+        self.model = model.eval()  # no dropout
+        self._logits: dict[tuple[int, ...], torch.Tensor] = {}  # on the CPU, by the batch's example indices
+
+    def logits(self, batch: Sequence[int], inputs: torch.Tensor) -> torch.Tensor:
+        """The teacher's logits for the batch of examples `batch`, whose padded input is `inputs`."""
+        key = tuple(batch)
+        if key not in self._logits:
+            with torch.no_grad():
+                self._logits[key] = self.model(input_values=inputs).logits.cpu()
+        return self._logits[key].to(inputs.device)
+
+
 def train(model: torch.nn.Module, examples: Sequence[Example], spec: TrainSpec, hooks: TrainingHooks,
           params: Mapping[str, Any], *, progress: Progress | None = None, save_every: int = 100,
-          device: str = "cpu", label: str | None = None, teacher: torch.nn.Module | None = None) -> TrainResult:
+          device: str = "cpu", label: str | None = None, teacher: Teacher | None = None) -> TrainResult:
     """Fine-tune `model` in place with CTC for `spec.steps` updates (continuing from `progress` if saved);
-    `teacher` (on `device`) is the model distilled from when `spec.distill` > 0."""
+    `teacher` (its model on `device`, built for these `examples`) is distilled from when `spec.distill` > 0."""
     if save_every < 1:
         raise TrainingError(f"save_every must be >= 1, not {save_every}")
     if not examples and spec.steps:
@@ -190,10 +207,9 @@ def train(model: torch.nn.Module, examples: Sequence[Example], spec: TrainSpec, 
                        "window": window, "metrics": metrics, "steps_redone": redone}, files)
 
     config = model.config
-    teacher_logits: dict[int, torch.Tensor] = {}  # per batch, on the CPU: the teacher and the batches never change
 
-    def loss_of(batch: int) -> torch.Tensor:
-        inputs, labels = collate(examples, batches[batch])
+    def loss_of(batch: Sequence[int]) -> torch.Tensor:
+        inputs, labels = collate(examples, batch)
         inputs = inputs.to(device)
         logits = model(input_values=inputs).logits
         loss = torch.zeros((), device=device)
@@ -201,10 +217,7 @@ def train(model: torch.nn.Module, examples: Sequence[Example], spec: TrainSpec, 
             loss = loss + (1 - spec.distill) * ctc_loss(logits, labels.to(device), config.pad_token_id,
                                                         config.ctc_zero_infinity)
         if spec.distill:
-            if batch not in teacher_logits:
-                with torch.no_grad():  # eval mode: no dropout (on the CPU, the worker's base model, kept in eval)
-                    teacher_logits[batch] = teacher.eval()(input_values=inputs).logits.cpu()
-            loss = loss + spec.distill * distillation_loss(logits, teacher_logits[batch].to(device))
+            loss = loss + spec.distill * distillation_loss(logits, teacher.logits(batch, inputs))
         return loss
 
     last_loss: float | None = window[-1] if window else None
@@ -214,7 +227,7 @@ def train(model: torch.nn.Module, examples: Sequence[Example], spec: TrainSpec, 
             order = [int(i) for i in rng.permutation(len(batches))]
         for group in optimizer.param_groups:
             group["lr"] = spec.lr * lr_factor(spec.schedule, step, spec.steps)
-        loss = loss_of(order.pop())
+        loss = loss_of(batches[order.pop()])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if spec.grad_clip is not None:

@@ -9,7 +9,10 @@ uninterrupted one without any saved scheduler state.
 
 from __future__ import annotations
 
-SCHEDULES = ("constant", "tri_stage")
+from typing import Literal, get_args
+
+Schedule = Literal["constant", "tri_stage"]
+SCHEDULES: tuple[str, ...] = get_args(Schedule)
 TRI_STAGE_WARMUP, TRI_STAGE_HOLD = 0.1, 0.4  # fractions of the updates; the decay takes the rest
 TRI_STAGE_INIT_SCALE = 0.01
 TRI_STAGE_FINAL_SCALE = 0.05

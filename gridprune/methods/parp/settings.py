@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
 from gridprune.config import ConfigValueError, DataSource, RunConfig, Section
+from gridprune.training.schedule import Schedule
 
 
 class Progressive(Section):
@@ -37,7 +38,7 @@ class ParpSettings(Section):
     reprune_every: int = Field(50, ge=1, description="updates between two global re-prunes")
     progressive: Progressive | None = None
     lr: float = Field(5e-5, gt=0, description="the peak learning rate")
-    schedule: Literal["constant", "tri_stage"] = Field("constant", description=(
+    schedule: Schedule = Field("constant", description=(
         "constant (gridprune's: better on short adjusts, BENCHMARKS.md section 8) or tri_stage (the original's "
         "fairseq schedule: warm up over 10% of the updates, hold 40%, decay to 5%)"))
     distill: float = Field(0.0, ge=0, le=1, description=(
