@@ -37,9 +37,9 @@ def one_after_the_other(exported: Path, run) -> float:
     from gridprune.data import read_hrl
     from gridprune.models import load_checkpoint
     from gridprune.models.evaluator import decode_dataset
-    from gridprune.runs import run_config
+    from gridprune.run_setup import stored_config
 
-    config = run_config(run)
+    config = stored_config(run)
     dataset = read_hrl(config.data.path, config.data.audio_dir)
     seconds = []
     for path in (config.model, exported):

@@ -30,10 +30,10 @@ from pathlib import Path
 
 from common import REPO, print_table, write_json
 
+from gridprune.backends.inprocess import InProcessBackend
 from gridprune.backends.local import LocalBackend
 from gridprune.config import RunConfig
 from gridprune.engine import (
-    InProcessBackend,
     WorkerFactory,
     execute,
     make_task,
@@ -59,6 +59,16 @@ def make_config(args: argparse.Namespace, seed: int | None = None) -> RunConfig:
                      seed=args.seeds[0] if seed is None else seed)
 
 
+def new_run(run_dir: Path, config: RunConfig) -> RunDir:
+    """An empty run directory whose run.json names the method and the fingerprints its trials are keyed by."""
+    from gridprune.checkpoint_files import checkpoint_fingerprint, resolve_model_path
+    from gridprune.data import read_hrl
+
+    return RunDir.create(run_dir, {"method": "parp", "created_at": time.time(),
+                                   "model_fingerprint": checkpoint_fingerprint(resolve_model_path(config.model)),
+                                   "dataset_fingerprint": read_hrl(config.data.path).fingerprint()})
+
+
 def make_settings(args: argparse.Namespace, points: list[float], progressive: list[float]) -> ParpSettings:
     section = {"sparsity": points, "steps": args.steps, "reprune_every": args.reprune_every, "lr": args.lr,
                "schedule": args.schedule, "distill": args.distill, "batch_size": args.batch_size,
@@ -77,7 +87,7 @@ def sweep(run_dir: Path, config: RunConfig, settings: ParpSettings, backend_name
         import shutil
 
         shutil.rmtree(run_dir)
-    run = RunDir.create(run_dir, {"method": "parp", "created_at": time.time()})
+    run = new_run(run_dir, config)
     kinds = dict(method.kinds(config, settings))
     if backend_name == "local":
         backend = LocalBackend(WorkerFactory(str(run.root), kinds), workers=workers, threads=1, max_retries=1)
@@ -97,7 +107,7 @@ def killed_and_resumed(run_dir: Path, config: RunConfig, settings: ParpSettings,
         import shutil
 
         shutil.rmtree(run_dir)
-    run = RunDir.create(run_dir, {"method": "parp", "created_at": time.time()})
+    run = new_run(run_dir, config)
     method = Parp()
     trial = next(t for t in method.new_strategy(run, config, settings).trials if t.label.startswith("parp "))
     task = make_task(trial, trial_key(trial, method.key_context(run, config, settings)))

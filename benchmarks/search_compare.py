@@ -53,11 +53,11 @@ class Scorer:
         from gridprune.methods.ga_blocks import GaSettings, search_space
         from gridprune.models import Evaluator, load_checkpoint
         from gridprune.models.pruning import FfnPruner, block_l1_norms
-        from gridprune.runs import read_config
+        from gridprune.run_setup import read_setup
         from gridprune.search import l1_seed
 
         torch.set_num_threads(1)
-        self.config = read_config(config_path, overrides)
+        self.config = read_setup(config_path, overrides).config
         settings = GaSettings.model_validate(self.config.settings)
         blocks = round(level * settings.granularity)
         self.settings = settings.model_copy(update={"pruned_blocks": blocks})

@@ -29,7 +29,8 @@ from gridprune.data import read_hrl
 from gridprune.methods.ga_blocks import GaSettings, search_space
 from gridprune.models import Evaluator, load_checkpoint
 from gridprune.models.pruning import FfnPruner, block_l1_norms
-from gridprune.runs import read_config, run_config, status_of
+from gridprune.run_setup import read_setup, stored_config
+from gridprune.runs import status_of
 from gridprune.search import from_json, l1_seed, random_chromosome
 from gridprune.status import line_plot
 from gridprune.store import RunDir
@@ -40,7 +41,7 @@ METHODS = {"ga_best": "GA best", "l1_seed": "L1 seed", "random_search": "random 
 
 def run_level(config: Path, level: float, out: Path, overrides: list[str]) -> RunDir:
     """The finished search at `level`, run now if it is not there yet."""
-    granularity = GaSettings.model_validate(read_config(config, overrides).settings).granularity
+    granularity = read_setup(config, overrides).settings.granularity
     blocks = round(level * granularity)
     run_dir = out / f"level-{blocks / granularity:.3f}"
     return finished_run(config, run_dir, set_options([*overrides, f"ga.pruned_blocks={blocks}"]))
@@ -48,7 +49,7 @@ def run_level(config: Path, level: float, out: Path, overrides: list[str]) -> Ru
 
 def score_run(run: RunDir, random_count: int | None, seed: int) -> dict:
     """WER on each set of the GA's best, the L1 seed, random chromosomes and the unpruned model."""
-    config = run_config(run)
+    config = stored_config(run)
     status = status_of(run)
     checkpoint = load_checkpoint(config.model)
     space = search_space(GaSettings.model_validate(config.settings), len(checkpoint.model.wav2vec2.encoder.layers))

@@ -12,7 +12,7 @@ __all__ = ["load_pruned"]
 def __getattr__(name: str) -> Any:
     # Imported on first use: `import gridprune` stays free of torch and transformers.
     if name == "load_pruned":
-        from gridprune.models.pruned import load_pruned
+        from gridprune.models.loading import load_pruned
 
         globals()[name] = load_pruned
         return load_pruned

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,36 @@ def check_checkpoint_folder(path: Path) -> None:
         raise CheckpointError(f"{path}: missing the feature extractor config (one of {', '.join(PROCESSOR_FILES)})")
     if not (path / "vocab.json").is_file() and not (path / "tokenizer.json").is_file():
         raise CheckpointError(f"{path}: missing the tokenizer vocabulary (vocab.json)")
+    check_layers_have_weights(path)
+
+
+_LAYER_WEIGHT = re.compile(r"^(?:wav2vec2\.)?encoder\.layers\.(\d+)\.")
+
+
+def safetensors_names(file: Path) -> list[str] | None:
+    """The tensor names in a safetensors file's header (read without torch); None if it is not one."""
+    try:
+        with file.open("rb") as stream:
+            (size,) = struct.unpack("<Q", stream.read(8))
+            if size > 100 * 2**20:
+                return None
+            header = json.loads(stream.read(size))
+    except (OSError, struct.error, ValueError):
+        return None
+    return [name for name in header if name != "__metadata__"] if isinstance(header, dict) else None
+
+
+def check_layers_have_weights(path: Path) -> None:
+    """CheckpointError if `config.json` names more encoder layers than `model.safetensors` has weights for
+    (every worker would fail to load it); other weight files are checked when the model loads."""
+    names = safetensors_names(path / "model.safetensors") if (path / "model.safetensors").is_file() else None
+    if not names:
+        return
+    present = {int(match.group(1)) for name in names if (match := _LAYER_WEIGHT.match(name))}
+    layers = read_model_config(path).get("num_hidden_layers")
+    if present and isinstance(layers, int) and layers > len(present):
+        raise CheckpointError(f"{path}: config.json names {layers} encoder layers (num_hidden_layers) but "
+                              f"model.safetensors holds weights for {len(present)}")
 
 
 def encoder_shape(path: Path) -> EncoderShape:

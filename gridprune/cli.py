@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -14,13 +15,15 @@ from gridprune import __version__
 from gridprune.errors import GridpruneError
 
 DESCRIPTION = """\
-Make a pre-trained wav2vec2 speech recogniser smaller and faster. gridprune
-searches, with a genetic algorithm, for which blocks of each encoder layer's
-feed-forward network to remove so that the word error rate (WER) on your
-dataset rises least, then writes the pruned model as an ordinary Hugging Face
-checkpoint with a report of its size, speed and WER before and after.
-Evaluations run in local worker processes or as Slurm jobs; a stopped search
-resumes where it left off.
+Make a pre-trained wav2vec2 speech recogniser smaller and faster. A config names
+a pruning method (the job type), the model and the datasets; gridprune runs the
+method's trials (each scored by the word error rate, WER, of the pruned model)
+in local worker processes or as Slurm jobs, resumes a stopped run where it left
+off, and writes the pruned models with a report of their size, speed and WER
+before and after.
+
+methods (`gridprune methods NAME` lists one's settings):
+{methods}
 
 Start with:  gridprune run configs/demo.yaml
 """
@@ -35,18 +38,41 @@ EXAMPLES = {
     "status": "example:\n  gridprune status runs/demo --plot runs/demo/wer.png",
     "export": "example:\n  gridprune export runs/demo --out pruned/demo-50 --threads 2",
     "cancel": "example:\n  gridprune cancel /shared/runs/search1",
+    "methods": "examples:\n  gridprune methods\n  gridprune methods parp",
 }
 
 
+def _eval_model(spec: str) -> tuple[Path, str | None]:
+    """The model folder `eval --model spec` decodes: the headline model of an export (with the line saying
+    which), else the folder `spec` names."""
+    from gridprune.checkpoint_files import resolve_model_path
+    from gridprune.engine import ProtocolError, headline_model
+    from gridprune.runs import read_report, report_path
+
+    path = resolve_model_path(spec)
+    report = read_report(path)
+    if report is None or "models" not in report:
+        return path, None
+    try:
+        headline = headline_model(report)
+    except ProtocolError as exc:
+        raise GridpruneError(f"{report_path(path)} is not a report this gridprune reads: {exc}") from None
+    folder = path / headline["folder"]
+    return folder, f"evaluating the headline model of the export {path}: {headline['label']} ({folder})"
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from gridprune.checkpoint_files import check_checkpoint_folder, resolve_model_path
+    from gridprune.checkpoint_files import check_checkpoint_folder
     from gridprune.data import read_hrl
 
     # Arguments, the model folder and the dataset are checked before torch is imported (seconds).
     if args.threads < 0:
         raise GridpruneError(f"--threads {args.threads}: give 1 or more, or 0 for torch's choice")
-    check_checkpoint_folder(resolve_model_path(args.model))
+    model, which = _eval_model(args.model)
+    check_checkpoint_folder(model)
     dataset = read_hrl(args.data, args.audio_dir)
+    if which:
+        print(which, file=sys.stderr if args.json else sys.stdout)  # --json: stdout stays one JSON object
 
     import torch
     from tqdm import tqdm
@@ -58,7 +84,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     started = time.perf_counter()
-    checkpoint = load_checkpoint(args.model)
+    checkpoint = load_checkpoint(model)
     load_seconds = time.perf_counter() - started
     started = time.perf_counter()
     decoding = transcribe_dataset(checkpoint.model, checkpoint.processor, dataset)
@@ -111,19 +137,18 @@ def _overrides(args: argparse.Namespace) -> list:
     return overrides
 
 
-def _config_and_run_dir(args: argparse.Namespace):
-    """The checked config of `run` or `submit`, its run.json, and the run directory to use."""
+def _setup_and_run_dir(args: argparse.Namespace):
+    """The checked setup of `run` or `submit`, the run directory to use, and its run.json."""
     from gridprune.runs import default_run_dir, prepare_run
 
-    config, info = prepare_run(args.config, _overrides(args))
-    return config, args.run_dir or config.run_dir or default_run_dir(args.config), info
+    setup, info = prepare_run(args.config, _overrides(args))
+    return setup, args.run_dir or setup.config.run_dir or default_run_dir(args.config), info
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from gridprune.runs import start_run
 
-    config, run_dir, info = _config_and_run_dir(args)
-    _, report = start_run(config, run_dir, info, export=True)
+    _, report = start_run(*_setup_and_run_dir(args), export=True)
     _print_export(report)
     return 0
 
@@ -131,7 +156,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_submit(args: argparse.Namespace) -> int:
     from gridprune.runs import submit_master
 
-    job_id, run = submit_master(*_config_and_run_dir(args))
+    job_id, run = submit_master(*_setup_and_run_dir(args))
     print(f"submitted master job {job_id}")
     print(f"run directory: {run.root}")
     print(f"watch it with: gridprune status {run.root}")
@@ -140,14 +165,14 @@ def _cmd_submit(args: argparse.Namespace) -> int:
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
-    from gridprune.methods import METHODS
+    from gridprune.run_setup import method_named
     from gridprune.runs import continue_run, is_exported, progress_of, repair
     from gridprune.store import RunDir
 
     run = RunDir.open(args.run_dir)
     overrides = _overrides(args)
     completed, planned = progress_of(run)
-    method = METHODS[run.run_info["method"]]
+    method = method_named(run.run_info["method"])
     if not overrides and planned is not None and completed >= planned and is_exported(run):
         problem = repair(run)
         if problem:
@@ -163,23 +188,31 @@ def _cmd_resume(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from gridprune.methods import METHODS
+    from gridprune.run_setup import method_named
     from gridprune.runs import status_of
-    from gridprune.status import format_status, plot_history
+    from gridprune.status import format_status, plot_history, require_matplotlib
     from gridprune.store import RunDir
 
     run = RunDir.open(args.run_dir)
     status = status_of(run)
-    method = METHODS[status["method"]]
-    # `plot` and `status_lines` are optional method hooks: a sweep plots WER against its settings.
+    method = method_named(status["method"])
     if args.plot:
+        require_matplotlib()
+        # `plot` is an optional method hook: a sweep plots WER against its settings, not its rounds.
         method.plot(run, args.plot) if hasattr(method, "plot") else plot_history(status, args.plot)
     if args.json:
         print(json.dumps(status, indent=2))
         return 0
     print(format_status(status, method.columns))
-    for line in getattr(method, "status_lines", lambda _: [])(status):
+    for line in method.status_lines(status):
         print(line)
+    return 0
+
+
+def _cmd_methods(args: argparse.Namespace) -> int:
+    from gridprune.method_help import describe_method, list_methods
+
+    print("\n".join(describe_method(args.name) if args.name else list_methods()))
     return 0
 
 
@@ -197,7 +230,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _cmd_cancel(args: argparse.Namespace) -> int:
     from gridprune.cancel import cancel_run
-    from gridprune.runs import progress_of, round_name_of
+    from gridprune.run_setup import round_name_of
+    from gridprune.runs import progress_of
     from gridprune.store import RunDir
 
     run = RunDir.open(args.run_dir)
@@ -214,21 +248,75 @@ def _cmd_cancel(args: argparse.Namespace) -> int:
 
 
 def _print_export(report: dict) -> None:
+    """Where an export is, its summary and a table of its models: from the report contract alone, any method."""
     if report.get("replaced") is not None:
         print(f"replaced the export made after {report.get('round_name', 'generation')} {report['replaced']}")
-    print(f"pruned model: {report['out']}  (report: {report['out']}/report.json)")
+    print(f"export: {report['out']}  (report: {report['out']}/report.json; model folders are relative to it)")
     print(report["summary"])
-    print(report["speed_summary"])
-    line = f"WER search set {report['wer_before']:.4f} -> {report['wer_after']:.4f}"
-    if "heldout_wer_after" in report:
-        line += f"; held-out set {report['heldout_wer_before']:.4f} -> {report['heldout_wer_after']:.4f}"
-    print(line)
+    print("\n".join(_model_table(report)))
+    print(f"* headline: the model `gridprune eval --model {report['out']}` evaluates")
+    if any(model["speed_uncertain"] for model in report["models"]):
+        print("! the machine was busy while timing: the figure is uncertain; export again when it is idle")
+
+
+def _model_table(report: dict) -> list[str]:
+    """The baseline, then each model of the report, the headline marked with `*`; a column no row has a
+    figure in is left out."""
+    baseline = report["baseline"]
+    columns = [
+        ("model", "<", lambda m: m["label"]),
+        ("folder", "<", lambda m: m["folder"] or "-"),
+        ("params", ">", lambda m: f"{m['params']:,}"),
+        ("kept", ">", lambda m: f"{m['params'] / baseline['params']:.1%}"),
+        ("non-zero", ">", lambda m: f"{m['nonzero_params']:,}"),
+        ("size", ">", lambda m: _size(m["bytes"])),
+        ("sparse", ">", lambda m: _size(m["sparse_bytes"])),
+        ("WER search", ">", lambda m: _figure(m["wer_search"], "{:.4f}")),
+        ("WER held-out", ">", lambda m: _figure(m["wer_heldout"], "{:.4f}")),
+        ("speedup (rounds)", "<", _speedup),
+        ("FLOPs predict", ">", lambda m: _figure(m["predicted_speedup"], "{:.2f}x")),
+    ]
+    rows = [baseline, *report["models"]]
+    cells = [[cell(row) for _, _, cell in columns] for row in rows]
+    shown = [i for i in range(len(columns)) if any(line[i] != "-" for line in cells)]
+    widths = {i: max(len(columns[i][0]), *(len(line[i]) for line in cells)) for i in shown}
+
+    def line(mark: str, texts: list[str]) -> str:
+        return mark + "  ".join(f"{texts[i]:{columns[i][1]}{widths[i]}}" for i in shown).rstrip()
+
+    marks = ["  ", *("* " if model["label"] == report["headline"] else "  " for model in report["models"])]
+    return [line("  ", [header for header, _, _ in columns]), *map(line, marks, cells)]
+
+
+def _figure(value: float | None, form: str) -> str:
+    return "-" if value is None else form.format(value)
+
+
+def _size(size: int | None) -> str:
+    """Bytes as MiB, or KiB below one MiB; "-" for none."""
+    if size is None:
+        return "-"
+    return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 2**10:.0f} KiB"
+
+
+def _speedup(model: dict) -> str:
+    """`1.11x (1.06-1.15x)`, with `!` when the machine was busy while timing; "-" if it was not timed."""
+    if model["speedup"] is None:
+        return "-"
+    busy = "!" if model["speed_uncertain"] else ""
+    return f"{model['speedup']:.2f}x ({model['speedup_min']:.2f}-{model['speedup_max']:.2f}x){busy}"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(prog="gridprune", description=DESCRIPTION,
+    """The argument parser of every subcommand; the methods and backends it names are the registered ones."""
+    from gridprune.backends import BACKENDS
+    from gridprune.methods import METHODS
+
+    methods = "\n".join(f"  {name:<10} {method.summary}" for name, method in METHODS.items())
+    parser = argparse.ArgumentParser(prog="gridprune", description=DESCRIPTION.format(methods=methods),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    backends = list(BACKENDS)
+    backend_help = "; ".join(f"{name}: {entry.summary}" for name, entry in BACKENDS.items())
     parser.add_argument("--version", action="version", version=f"gridprune {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -246,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="start a search from a YAML config, then export its best")
     run.add_argument("config", type=Path, help="YAML config, e.g. configs/demo.yaml")
     run.add_argument("--run-dir", type=Path, help="run directory (default: run_dir of the config, else runs/<config name>)")
-    run.add_argument("--backend", choices=["local", "slurm"], help="where evaluations run (overrides the config)")
+    run.add_argument("--backend", choices=backends, help=f"where tasks run (overrides the config): {backend_help}")
     run.add_argument("--workers", type=int, help="local worker processes (overrides local.workers)")
     run.add_argument("--seed", type=int, help="random seed (overrides seed)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -256,30 +344,33 @@ def build_parser() -> argparse.ArgumentParser:
     submit = commands.add_parser("submit", help="start a search with its master as a Slurm job (from a login node)")
     submit.add_argument("config", type=Path, help="YAML config")
     submit.add_argument("--run-dir", type=Path, help="run directory on the shared filesystem")
-    submit.add_argument("--backend", choices=["local", "slurm"], help="where evaluations run (default: the config's)")
+    submit.add_argument("--backend", choices=backends, help="where tasks run (default: the config's)")
     submit.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one config key")
     submit.set_defaults(handler=_cmd_submit)
 
     resume = commands.add_parser(
-        "resume", help="continue a stopped run from its last checkpoint, or search on with more generations",
+        "resume", help="continue a stopped run from its last checkpoint, or search on with more rounds",
         description="Continue a run from its last checkpoint; results already in the run directory are reused. "
-                    "A finished, exported run is left as it is. --set may change ga.generations (to search on), "
-                    "backend, local.* and slurm.*; anything else is refused with the reason.")
+                    "A finished, exported run is left as it is. --set may change what a method lets grow "
+                    f"({', '.join(k for m in METHODS.values() for k in m.resumable_keys)}), backend, "
+                    f"{', '.join(f'{name}.*' for name in backends)} and resources.*; anything else is refused "
+                    "with the reason.")
     resume.add_argument("run_dir", type=Path)
     resume.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="change one setting of the run, e.g. --set ga.generations=40 (repeatable)")
     resume.add_argument("--workers", type=int, help="local worker processes (changes local.workers)")
-    resume.add_argument("--backend", choices=["local", "slurm"], help="where evaluations run from now on")
+    resume.add_argument("--backend", choices=backends, help="where tasks run from now on")
     resume.set_defaults(handler=_cmd_resume)
 
     status = commands.add_parser("status", help="progress of a run, and whether its master is running")
     status.add_argument("run_dir", type=Path)
     status.add_argument("--json", action="store_true", help="print one JSON object")
     status.add_argument("--plot", type=Path, metavar="FILE.png",
-                        help="also write a plot of WER per generation (needs: pip install 'gridprune[plot]')")
+                        help="also write a plot of the value (WER) per round, or the method's own plot "
+                             "(needs: pip install 'gridprune[plot]')")
     status.set_defaults(handler=_cmd_status)
 
-    export = commands.add_parser("export", help="write the best individual as a pruned checkpoint with a report")
+    export = commands.add_parser("export", help="write the run's pruned model (a sweep: each point's) with a report")
     export.add_argument("run_dir", type=Path)
     export.add_argument("--out", type=Path, help="output folder (default: RUN_DIR/best)")
     export.add_argument("--force", action="store_true", help="replace an export already in the output folder")
@@ -287,9 +378,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--rounds", type=int, help="rounds of the speed measurement (default 7)")
     export.set_defaults(handler=_cmd_export)
 
-    cancel = commands.add_parser("cancel", help="stop a run: its master and every Slurm job of the run, no other")
+    cancel = commands.add_parser("cancel", help="stop a run: its master, its worker processes and every Slurm job "
+                                                "of the run, no other; waits until they are gone")
     cancel.add_argument("run_dir", type=Path)
     cancel.set_defaults(handler=_cmd_cancel)
+
+    methods_command = commands.add_parser("methods", help="list the pruning methods, or one method's settings")
+    methods_command.add_argument("name", nargs="?", choices=list(METHODS), help="a method's name")
+    methods_command.set_defaults(handler=_cmd_methods)
 
     for name, subparser in commands.choices.items():
         subparser.epilog = EXAMPLES.get(name)
@@ -303,6 +399,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
     try:
         return args.handler(args)
+    except KeyboardInterrupt:
+        print("gridprune: interrupted; what was done is kept (`gridprune resume RUN_DIR` continues a run)",
+              file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `gridprune status RUN | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 0
     except GridpruneError as exc:
         print(f"gridprune: error: {exc}", file=sys.stderr)
         return 2

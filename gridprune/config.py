@@ -1,85 +1,40 @@
 """Run configuration: a YAML file, validated on load, with `--set KEY=VALUE` overrides.
 
-The top level names the job (`method`), the model, the data, the seed and the
-backend; the method's own settings live under the method's section (`ga:` for
-`ga_blocks`). An unknown or mistyped key is an error that names it.
+The top level names the job (`method`), the model, the data, the seed and the backend; each
+registered backend has its section (`local:`, `slurm:`, `inprocess:`), and the method's own
+settings live under the method's section (`ga:` for `ga_blocks`), the datasets it declares there
+included. An unknown or mistyped key is an error that names it and where it was set.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
-from dataclasses import dataclass
+import logging
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, create_model, field_validator
 
-from gridprune.errors import GridpruneError
+from gridprune.backends import BACKENDS
+from gridprune.sections import (ConfigError, ConfigValueError, DataSource, Origins, Override, Section,
+                                data_source_input)
 
+__all__ = ["ConfigError", "ConfigValueError", "DataSource", "KindResources", "MethodSection", "Origins", "Override",
+           "RunConfig", "Section", "apply_overrides", "as_overrides", "describe_validation_error", "load_config",
+           "parse_config", "parse_override", "upgrade_stored_config"]
 
-class ConfigError(GridpruneError, ValueError):
-    """A configuration that cannot be used; the message names the file and key."""
-
-
-class ConfigValueError(ConfigError):
-    """A config value that does not fit (e.g. the model): `key` names it, the message starts with it."""
-
-    def __init__(self, key: str, problem: str):
-        super().__init__(f"{key}: {problem}")
-        self.key = key
-        self.problem = problem
-
-    def located(self, origins: "Origins") -> ConfigError:
-        """The same problem, named as where the key was set (`FILE: key` or `--set key`)."""
-        return ConfigError(f"{origins.where(self.key)}: {self.problem}")
+log = logging.getLogger(__name__)
+DATASET_KEYS = ("data", "heldout")  # the top-level keys that take a path or {path, audio_dir}
+MOVED_TO_METHOD = {"fitness": "ga_blocks"}  # top-level sections of older configs that now belong to a method
 
 
-class Section(BaseModel):
-    """A config section: unknown keys are errors, values are checked strictly."""
+class MethodSection(Protocol):
+    """What the config needs to know of a method: its section's key and the datasets in it."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class FitnessSettings(Section):
-    """The `fitness:` section: what a search scores its individuals on, and how (all of it keys the results)."""
-
-    subset: int | None = Field(None, gt=0, description="utterances per generation (seeded); null = all")
-    score: Literal["corpus", "utterance_mean"] = Field(
-        "corpus", description="corpus WER, or the mean of per-utterance WERs (the original code's)")
-    normalise: bool = Field(
-        True, description="normalise texts before scoring; false = lower-case, split on single spaces (the original)")
-    subsample: float | None = Field(
-        None, gt=0, le=1,
-        description="each evaluation scores this fraction of the utterances, drawn from (seed, generation, individual)")
-
-
-class LocalSettings(Section):
-    workers: int = Field(2, gt=0)
-    threads_per_worker: int | None = Field(None, gt=0, description="default: cores / workers")
-    max_retries: int = Field(2, ge=0, description="retries of a chromosome whose worker died or raised")
-
-
-class SlurmSettings(Section):
-    partition: str | None = None
-    account: str | None = None
-    qos: str | None = None
-    time_min: int = Field(60, gt=0)
-    cpus_per_task: int = Field(2, gt=0)
-    mem_gb: float = Field(4.0, gt=0)
-    array_parallelism: int | None = Field(None, gt=0)
-    chunk_size: int = Field(8, gt=0, description="chromosomes per array task")
-    max_retries: int = Field(2, ge=0, description="resubmissions of a chromosome whose job ended without its result")
-    max_num_timeout: int = Field(3, ge=0, description="requeues of a chunk that hit its time limit")
-    signal_delay_s: int = Field(90, ge=0, description="seconds before the time limit that a job is warned")
-    extra_sbatch: dict[str, str | int | bool] = Field(default_factory=dict, description="more sbatch options")
-    python: str | None = Field(None, description="python command on the nodes, e.g. 'apptainer exec gridprune.sif python'")
-    master_partition: str | None = Field(None, description="partition of the master job (default: partition)")
-    master_time_min: int = Field(2880, gt=0, description="time limit of the master job")
-    master_mem_gb: float = Field(4.0, gt=0)
-    poll_interval_s: float = Field(1.0, gt=0, description="how often the run directory is checked for results")
-    sacct_interval_s: float = Field(10.0, gt=0, description="how often Slurm is asked for job states (one sacct)")
-    vanish_s: float = Field(180.0, gt=0, description="a job sacct does not know after this long is taken as lost")
+    section: str
+    datasets: Sequence[str]  # keys of its section that take a dataset (a path or {path, audio_dir})
 
 
 class KindResources(Section):
@@ -92,17 +47,7 @@ class KindResources(Section):
     gpus: int | None = Field(None, ge=0, description="GPUs per task (sbatch --gpus-per-node); 0 = CPU only")
 
 
-class DataSource(Section):
-    """A dataset: its `.hrl` file, and the folder its audio file names are relative to (default: the file's folder)."""
-
-    path: str
-    audio_dir: str | None = None
-
-    def __str__(self) -> str:
-        return self.path
-
-
-class RunConfig(Section):
+class _RunConfigBase(Section):
     """Everything a run needs; `settings` holds the method's own section, validated by the method."""
 
     method: str
@@ -111,54 +56,54 @@ class RunConfig(Section):
     heldout: DataSource | None = None
     seed: int = Field(0, ge=0)
     run_dir: str | None = None
-    backend: Literal["local", "slurm"] = "local"
-    fitness: FitnessSettings = FitnessSettings()
-    local: LocalSettings = LocalSettings()
-    slurm: SlurmSettings = SlurmSettings()
+    backend: str = "local"
     resources: dict[str, KindResources] = Field(default_factory=dict, description="per task kind, e.g. ffn_eval")
     settings: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("data", "heldout", mode="before")
     @classmethod
     def _path_or_mapping(cls, value: Any) -> Any:
-        """`data: set.hrl` is short for `data: {path: set.hrl}`."""
-        if isinstance(value, str):
-            return {"path": value}
-        if value is not None and not isinstance(value, (dict, DataSource)):
-            raise ValueError("expected a path, or a mapping {path: FILE.hrl, audio_dir: FOLDER}")
+        return data_source_input(value)
+
+    @field_validator("backend")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        if value not in BACKENDS:
+            raise ValueError(f"must be one of {', '.join(BACKENDS)}, not {value!r}")
         return value
 
-    def resolved_paths(self, base: Path) -> "RunConfig":
-        """A copy whose file paths are absolute, relative ones taken from `base` (`demo` stays `demo`)."""
+    def backend_settings(self) -> Any:
+        """The section of the backend the run uses."""
+        return getattr(self, self.backend)
+
+    def resolved_paths(self, base: Path, section_datasets: Sequence[str] = ()) -> Any:
+        """A copy whose file paths are absolute, relative ones taken from `base` (`demo` stays `demo`);
+        `section_datasets` are the keys of the method's section that hold datasets."""
         def resolve(value: str | None) -> str | None:
             if value is None or value == "demo":
                 return value
             return str((base / Path(value).expanduser()).resolve())
 
-        def resolve_source(source: DataSource | None) -> DataSource | None:
-            if source is None:
-                return None
-            return DataSource(path=resolve(source.path), audio_dir=resolve(source.audio_dir))
-        settings = dict(self.settings)
-        train = settings.get(SECTION_DATASET_KEY)
-        if isinstance(train, str):
-            settings[SECTION_DATASET_KEY] = resolve(train)
-        elif isinstance(train, dict) and isinstance(train.get("path"), str):
-            settings[SECTION_DATASET_KEY] = {**train, "path": resolve(train["path"]),
-                                            "audio_dir": resolve(train.get("audio_dir"))}
+        def resolve_source(source: Any) -> Any:
+            if isinstance(source, str):
+                return resolve(source)
+            if isinstance(source, DataSource):
+                return DataSource(path=resolve(source.path), audio_dir=resolve(source.audio_dir))
+            if isinstance(source, dict) and isinstance(source.get("path"), str):
+                return {**source, "path": resolve(source["path"]), "audio_dir": resolve(source.get("audio_dir"))}
+            return source
+
+        settings = {key: resolve_source(value) if key in section_datasets else value
+                    for key, value in self.settings.items()}
         return self.model_copy(update={
             "model": resolve(self.model), "data": resolve_source(self.data),
             "heldout": resolve_source(self.heldout), "run_dir": resolve(self.run_dir), "settings": settings,
         })
 
 
-@dataclass(frozen=True)
-class Override:
-    """One command-line change to a config: a dotted key, its value, and how the user wrote it."""
-
-    key: str
-    value: Any
-    origin: str  # e.g. "--set ga.population" or "--workers"
+# one section per registered backend, named as the backend
+RunConfig = create_model("RunConfig", __base__=_RunConfigBase,
+                         **{name: (entry.Settings, entry.Settings()) for name, entry in BACKENDS.items()})
 
 
 def parse_override(item: str) -> Override:
@@ -179,20 +124,17 @@ def as_overrides(overrides: Sequence[str | Override]) -> list[Override]:
     return [item if isinstance(item, Override) else parse_override(item) for item in overrides]
 
 
-DATASET_KEYS = ("data", "heldout")  # the keys that take a path or {path, audio_dir}
-SECTION_DATASET_KEY = "train"  # a method's own labelled set (parp.train), taken the same way
-
-
-def apply_overrides(raw: dict[str, Any], overrides: Sequence[str | Override]) -> dict[str, Any]:
-    """Set the dotted key of each override in `raw` (changed in place and returned)."""
+def apply_overrides(raw: dict[str, Any], overrides: Sequence[str | Override],
+                    dataset_keys: Sequence[str] = DATASET_KEYS) -> dict[str, Any]:
+    """Set the dotted key of each override in `raw` (changed in place and returned); `dataset_keys` (dotted)
+    take a path or {path, audio_dir}, so `--set data.audio_dir=X` works on `data: x.hrl`."""
     for override in as_overrides(overrides):
         node = raw
         parts = override.key.split(".")
         for depth, part in enumerate(parts[:-1]):
             child = node.setdefault(part, {})
-            if ((depth == 0 and part in DATASET_KEYS) or (depth == 1 and part == SECTION_DATASET_KEY)) \
-                    and isinstance(child, str):
-                child = node[part] = {"path": child}  # `data: x.hrl` is short for `data: {path: x.hrl}`
+            if ".".join(parts[:depth + 1]) in dataset_keys and isinstance(child, str):
+                child = node[part] = {"path": child}
             if not isinstance(child, dict):
                 raise ConfigError(f"{override.origin}: {'.'.join(parts[:depth + 1])} is not a section")
             node = child
@@ -200,37 +142,32 @@ def apply_overrides(raw: dict[str, Any], overrides: Sequence[str | Override]) ->
     return raw
 
 
-class Origins:
-    """Where each key of a config came from: the YAML file, or an override on the command line."""
-
-    def __init__(self, source: str, overrides: Sequence[Override] = ()):
-        self.source = source
-        self.overrides = list(overrides)
-
-    def where(self, key: str) -> str:
-        """`--set ga.populaton` for a key an override set (or lies under), else `FILE: key`."""
-        for override in reversed(self.overrides):
-            if key == override.key or key.startswith(override.key + "."):
-                return override.origin if key == override.key else f"{override.origin}: {key}"
-        return f"{self.source}: {key}"
+def dataset_keys(methods: Mapping[str, MethodSection], method: Any) -> tuple[str, ...]:
+    """The dotted keys of a config of `method` that take a dataset."""
+    entry = methods.get(method) if isinstance(method, str) else None
+    own = tuple(f"{entry.section}.{key}" for key in entry.datasets) if entry is not None else ()
+    return DATASET_KEYS + own
 
 
-def parse_config(raw: Any, source: str | Origins, sections: dict[str, str]) -> RunConfig:
-    """Validate a config mapping; `sections` maps each method name to its settings section's key."""
+def parse_config(raw: Any, source: str | Origins, methods: Mapping[str, MethodSection]) -> Any:
+    """Validate a config mapping into a `RunConfig`; `methods` are the registered methods by name."""
     origins = source if isinstance(source, Origins) else Origins(source)
-    source = origins.source
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: a config is a mapping of keys to values")
+        raise ConfigError(f"{origins.source}: a config is a mapping of keys to values")
     raw = dict(raw)
     method = raw.get("method")
-    if method not in sections:
-        hint = _suggestion(str(method), sections) if isinstance(method, str) else ""
-        raise ConfigError(f"{origins.where('method')}: {method!r} is not one of {', '.join(sorted(sections))}{hint}")
-    section = sections[method]
+    if method is None:
+        raise ConfigError(f"{origins.where('method')}: missing; name the job type, one of {', '.join(methods)} "
+                          "(`gridprune methods` lists them)")
+    if method not in methods:
+        hint = _suggestion(str(method), list(methods))
+        raise ConfigError(f"{origins.where('method')}: {method!r} is not a method; one of {', '.join(methods)}{hint}")
+    section = methods[method].section
+    _move_to_method(raw, method, methods, origins)
     raw["settings"] = raw.pop(section, None) or {}
-    for other in set(sections.values()) - {section}:
-        if other in raw:
-            raise ConfigError(f"{origins.where(other)}: this section belongs to another method than {method}")
+    for name, other in methods.items():
+        if other.section != section and other.section in raw:
+            raise ConfigError(f"{origins.where(other.section)}: this section belongs to {name}, not to {method}")
     try:
         return RunConfig.model_validate(raw)
     except ValidationError as exc:
@@ -239,32 +176,97 @@ def parse_config(raw: Any, source: str | Origins, sections: dict[str, str]) -> R
             origins, exc, renames={"settings": section}, model=RunConfig, top_keys=top_keys)) from None
 
 
+def _move_to_method(raw: dict[str, Any], method: str, methods: Mapping[str, MethodSection], origins: Origins) -> None:
+    """A top-level section of older configs (`fitness:`) goes under its method's section, with one warning;
+    in a config of another method it is an error naming the section's home."""
+    for key, owner in MOVED_TO_METHOD.items():
+        if key not in raw:
+            continue
+        home = f"{methods[owner].section}.{key}"
+        if method != owner:
+            raise ConfigError(f"{origins.where(key)}: belongs to {owner} (as {home}); {method} has no such settings")
+        section = raw.setdefault(methods[owner].section, {}) or {}
+        if isinstance(section, dict) and key not in section:
+            raw[methods[owner].section] = {**section, key: raw.pop(key)}
+            log.warning("%s: a top-level `%s:` is read as %s, its place from now on; move it there",
+                        origins.where(key), key, home)
+            origins.overrides += [Override(f"{methods[owner].section}.{o.key}", o.value, o.origin)
+                                  for o in list(origins.overrides) if o.key == key or o.key.startswith(key + ".")]
+
+
+def upgrade_stored_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A run.json config written by an older gridprune, in today's form (older run directories resume):
+    a top-level `fitness` goes into the settings of the method that owns it, and is dropped elsewhere."""
+    config = copy.deepcopy(config)
+    for key, owner in MOVED_TO_METHOD.items():
+        if key in config:
+            value = config.pop(key)
+            if config.get("method") == owner:
+                config.setdefault("settings", {}).setdefault(key, value)
+    return config
+
+
 def describe_validation_error(source: str | Origins, exc: ValidationError, prefix: str = "",
                               renames: dict[str, str] | None = None, model: type[BaseModel] | None = None,
                               top_keys: Sequence[str] | None = None) -> str:
-    """One line per problem, each naming where the key at fault came from and the dotted key.
+    """One line per key at fault, naming where it was set and the dotted key, in plain words.
 
-    Keys lie under `prefix`; top keys are renamed by `renames`. With `model` (the
-    validated class), an unknown key gets the closest valid one suggested.
+    Keys lie under `prefix`; top keys are renamed by `renames`. With `model` (the validated class),
+    an unknown key gets the closest valid one suggested, and the alternatives pydantic tries for a
+    value that may take several types are reported as one line.
     """
     origins = source if isinstance(source, Origins) else Origins(source)
     renames = renames or {}
-    lines = []
+    problems: dict[str, tuple[list[str], list[str]]] = {}
     for error in exc.errors():
-        loc = [renames.get(str(part), str(part)) if i == 0 else str(part) for i, part in enumerate(error["loc"])]
+        parts = _field_path(model, [str(part) for part in error["loc"]]) if model else [str(p) for p in error["loc"]]
+        loc = [renames.get(part, part) if i == 0 else part for i, part in enumerate(parts)]
         key = ".".join(([prefix] if prefix else []) + loc) or "(top level)"
         if error["type"] == "extra_forbidden":
             message = "unknown key"
             if model is not None:
-                valid = _valid_keys(model, [str(part) for part in error["loc"]][:-1], top_keys)
+                valid = _valid_keys(model, parts[:-1], top_keys)
                 parent = key.rpartition(".")[0]
-                message += _suggestion(loc[-1], [f"{parent}.{k}" if parent else k for k in valid], key=key)
+                message += _suggestion(loc[-1], [f"{parent}.{k}" if parent else k for k in valid])
         else:
-            message = error["msg"]
-            if not isinstance(error.get("input"), (dict, list)) and error["type"] != "missing":
-                message += f", not {error['input']!r}"
-        lines.append(f"{origins.where(key)}: {message}")
-    return "\n".join(lines)
+            message = error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        reasons, given = problems.setdefault(key, ([], []))
+        if message not in reasons:
+            reasons.append(message)
+        value = error.get("input")
+        if error["type"] not in ("missing", "extra_forbidden", "value_error") and not isinstance(value, (dict, list)):
+            given.append(f", not {value!r}")
+    return "\n".join(f"{origins.where(key)}: {_alternatives(reasons)}{given[0] if given else ''}"
+                     for key, (reasons, given) in problems.items())
+
+
+def _alternatives(reasons: Sequence[str]) -> str:
+    """`Input should be a valid number or a valid list`: what each type a value may take asks, in one line."""
+    prefix = "Input should be "
+    rest = [r.removeprefix(prefix) if reasons[0].startswith(prefix) else r for r in reasons[1:]]
+    return " or ".join([reasons[0], *rest])
+
+
+def _field_path(model: type[BaseModel], loc: Sequence[str]) -> list[str]:
+    """The part of a pydantic error location that names keys, without the type tags pydantic adds for
+    each alternative of a value that may take several types (`sparsity.float`, `sparsity.list[float]`)."""
+    path: list[str] = []
+    current: Any = model
+    for part in loc:
+        path.append(part)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(part)
+            if field is None:
+                break  # an unknown key
+            current = field.annotation
+            if getattr(current, "__origin__", None) is dict:  # e.g. resources: {<kind>: KindResources}
+                current = ("any key", current.__args__[1])
+        elif isinstance(current, tuple):
+            current = current[1]
+        else:
+            path.pop()
+            break  # a value's own type tags and indexes
+    return path
 
 
 def _valid_keys(model: type[BaseModel], path: Sequence[str], top_keys: Sequence[str] | None) -> list[str]:
@@ -280,19 +282,17 @@ def _valid_keys(model: type[BaseModel], path: Sequence[str], top_keys: Sequence[
     return list(model.model_fields)
 
 
-def _suggestion(word: str, candidates: Sequence[str], key: str | None = None) -> str:
+def _suggestion(word: str, candidates: Sequence[str]) -> str:
     """`; did you mean X?` for the candidate closest to `word` (compared on its last part), else ''."""
     names = {candidate.rpartition(".")[2]: candidate for candidate in candidates}
     close = difflib.get_close_matches(word, list(names), n=1, cutoff=0.6)
     return f"; did you mean {names[close[0]]}?" if close else ""
 
 
-def load_config(path: str | Path, overrides: Sequence[str | Override], sections: dict[str, str]) -> RunConfig:
-    """Read, override and validate a YAML config; paths in it are taken relative to the working directory."""
-    path = Path(path)
-    overrides = as_overrides(overrides)  # a bad --set is reported before the file is read
+def read_yaml(path: Path) -> Any:
+    """The YAML file at `path`, as Python data; ConfigError naming the file if it cannot be read."""
     try:
-        raw = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
     except IsADirectoryError:
@@ -301,7 +301,17 @@ def load_config(path: str | Path, overrides: Sequence[str | Override], sections:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+
+
+def load_config(path: str | Path, overrides: Sequence[str | Override], methods: Mapping[str, MethodSection],
+                origins: Origins | None = None) -> Any:
+    """Read the YAML config at `path`, apply `overrides` and validate it; paths in it are taken relative to the
+    working directory. Pass `origins` (of these overrides) to keep where moved keys went, for later messages."""
+    path = Path(path)
+    origins = origins or Origins(str(path), as_overrides(overrides))
+    raw = read_yaml(path)
     raw = raw if raw is not None else {}
     if isinstance(raw, dict):  # parse_config reports anything else
-        raw = apply_overrides(raw, overrides)
-    return parse_config(raw, Origins(str(path), overrides), sections).resolved_paths(Path.cwd())
+        raw = apply_overrides(raw, origins.overrides, dataset_keys(methods, raw.get("method")))
+    config = parse_config(raw, origins, methods)
+    return config.resolved_paths(Path.cwd(), methods[config.method].datasets)

@@ -1,7 +1,7 @@
 """Starting, resuming and describing runs: the glue between the CLI, the config, the store and a method.
 
-Every method runs through the engine's one loop (`gridprune.engine.run_method`); its settings
-are validated once here into the method's typed `Settings`, which every method hook receives.
+Every method runs through the engine's one loop (`gridprune.engine.run_method`); each command
+validates its config once into a `RunSetup` (`gridprune.run_setup`) and carries it to every hook.
 Every check that needs no model weights (config keys and values, the model's
 `config.json` against the settings, the datasets, the run directory) is made
 before anything is written, and without importing torch.
@@ -21,86 +21,58 @@ from typing import Any, Sequence
 from pydantic import ValidationError
 
 from gridprune import __version__
-from gridprune.config import (ConfigError, ConfigValueError, Origins, Override, RunConfig, as_overrides,
-                              describe_validation_error, load_config)
-from gridprune.engine import Method, TaskKind, read_checkpoint, with_resources
+from gridprune.backends import make_backend
+from gridprune.backends.slurm.masters import record_master_job
+from gridprune.config import Override, as_overrides
+from gridprune.engine import Method, check_report, read_checkpoint, run_method
 from gridprune.errors import GridpruneError
-from gridprune.methods import METHODS, method_sections
+from gridprune.run_changes import changed_setup, record_changes
+from gridprune.run_progress import RoundProgress
+from gridprune.run_setup import (
+    RunSetup,
+    canonical_config,
+    method_named,
+    read_setup,
+    round_name_of,
+    rounds_done,
+    stored_setup,
+)
+from gridprune.sections import ConfigValueError
 from gridprune.store import RunDir, StoreError, atomic_write_json, read_json
-from gridprune.store.history import history_problem, read_history_rows, rebuild_history, stored_result
+from gridprune.store.files import follow_umask
+from gridprune.store.history import (
+    history_problem,
+    read_history_rows,
+    rebuild_history,
+    stored_result,
+)
 from gridprune.store.rundir import check_can_create
-from gridprune.status import MASTER_JOBS
 
 log = logging.getLogger(__name__)
 
 
-def read_config(path: str | Path, overrides: Sequence[str | Override] = ()) -> RunConfig:
-    """A YAML config, with overrides, whose method settings are checked too."""
-    overrides = as_overrides(overrides)
-    config = load_config(path, overrides, method_sections())
-    check_method_settings(config, Origins(str(path), overrides))
-    return config
-
-
-def check_method_settings(config: RunConfig, source: str | Origins) -> Any:
-    """The method's own section validated into its typed settings; ConfigError naming the key (and
-    where it was set) unless it is valid. Called once per command: the result is passed on."""
-    method = METHODS[config.method]
-    try:
-        return method.Settings.model_validate(config.settings)
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(source, exc, prefix=method.section, model=method.Settings)) from None
-
-
-def method_of(config: RunConfig) -> Method:
-    """The method `config` runs."""
-    return METHODS[config.method]
-
-
-def task_kinds(config: RunConfig, settings: Any) -> dict[str, TaskKind]:
-    """The method's task kinds with the resources the config gives them: `slurm.cpus_per_task`, `mem_gb`
-    and `time_min` where set away from their defaults (for every kind), then `resources.<kind>`."""
-    method = method_of(config)
-    kinds = dict(method.kinds(config, settings))
-    unknown = sorted(set(config.resources) - set(kinds))
-    if unknown:
-        raise ConfigValueError(f"resources.{unknown[0]}", f"{config.method} has no task kind {unknown[0]!r}; "
-                                                          f"its kinds: {', '.join(sorted(kinds))}")
-    slurm, defaults = config.slurm, type(config.slurm)()
-    legacy = {name: getattr(slurm, field) for name, field in
-              (("cpus", "cpus_per_task"), ("mem_gb", "mem_gb"), ("time_min", "time_min"))
-              if getattr(slurm, field) != getattr(defaults, field)}
-    for name, kind in kinds.items():
-        given = config.resources.get(name)
-        kinds[name] = with_resources(with_resources(kind, **legacy), **(given.model_dump() if given else {}))
-    return kinds
-
-
-def check_inputs(config: RunConfig, origins: Origins, settings: Any = None) -> tuple[str, str]:
+def check_inputs(setup: RunSetup) -> tuple[str, str]:
     """Check the model folder, the settings against the model, the task kinds' resources and the
     datasets, without torch; returns the fingerprints of model and search set."""
     from gridprune.checkpoint_files import checkpoint_fingerprint, resolve_model_path
     from gridprune.data import read_hrl
 
-    if settings is None:
-        settings = check_method_settings(config, origins)
+    config = setup.config
     try:
-        method_of(config).check(config, settings)
-        task_kinds(config, settings)
+        setup.method.check(config, setup.settings)
+        setup.kinds()
     except ConfigValueError as exc:
-        raise exc.located(origins) from None
+        raise exc.located(setup.origins) from None
     dataset = read_hrl(config.data.path, config.data.audio_dir)
     if config.heldout:
         read_hrl(config.heldout.path, config.heldout.audio_dir)
     return checkpoint_fingerprint(resolve_model_path(config.model)), dataset.fingerprint()
 
 
-def prepare_run(config_path: str | Path, overrides: Sequence[str | Override] = ()) -> tuple[RunConfig, dict]:
-    """The checked config of `gridprune run`/`submit` and the run.json to write for it."""
-    overrides = as_overrides(overrides)
-    config = read_config(config_path, overrides)
-    fingerprints = check_inputs(config, Origins(str(config_path), overrides))
-    return config, run_info(config, fingerprints, config_path)
+def prepare_run(config_path: str | Path, overrides: Sequence[str | Override] = ()) -> tuple[RunSetup, dict]:
+    """The checked setup of `gridprune run`/`submit` and the run.json to write for it."""
+    setup = read_setup(config_path, overrides)
+    return setup, run_info(setup.config, check_inputs(setup), config_path)
 
 
 def default_run_dir(config_path: str | Path) -> Path:
@@ -115,7 +87,7 @@ def _version(package: str) -> str | None:
         return None
 
 
-def run_info(config: RunConfig, fingerprints: tuple[str, str], config_path: str | Path | None = None) -> dict:
+def run_info(config: Any, fingerprints: tuple[str, str], config_path: str | Path | None = None) -> dict:
     """What run.json records: the whole config and its file, versions and the fingerprints of model and data."""
     return {
         "config": config.model_dump(mode="json"),
@@ -133,8 +105,16 @@ def run_info(config: RunConfig, fingerprints: tuple[str, str], config_path: str 
 # ---------------------------------------------------------------- claiming a run directory
 
 def _same_run(a: dict, b: dict) -> bool:
-    keys = ("config", "method", "model_fingerprint", "dataset_fingerprint")
-    return all(a.get(key) == b.get(key) for key in keys)
+    keys = ("method", "model_fingerprint", "dataset_fingerprint")
+    return all(a.get(key) == b.get(key) for key in keys) and _comparable(a) == _comparable(b)
+
+
+def _comparable(info: dict) -> dict:
+    """run.json's config with every default filled in; as written where it no longer validates."""
+    try:
+        return canonical_config(info.get("config", {}))
+    except (ValidationError, KeyError):
+        return info.get("config", {})
 
 
 def _differences(held: dict, wanted: dict) -> str:
@@ -143,8 +123,11 @@ def _differences(held: dict, wanted: dict) -> str:
         if isinstance(node, dict):
             return {k: v for key, value in node.items() for k, v in flat(value, f"{prefix}{key}.").items()}
         return {prefix[:-1]: node}
-    a, b = flat(held.get("config", {})), flat(wanted.get("config", {}))
-    section = METHODS[wanted["method"]].section if wanted.get("method") in METHODS else "settings"
+    if held.get("method") != wanted.get("method"):
+        return f"it is a {held.get('method')} run, this config runs {wanted.get('method')}"
+    a, b = flat(_comparable(held)), flat(_comparable(wanted))
+    method = method_named(wanted.get("method"))
+    section = method.section if method is not None else "settings"
     changed = [f"{key.replace('settings.', section + '.', 1)} {a.get(key)!r} there, {b.get(key)!r} here"
                for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
     for what in ("model", "dataset"):
@@ -208,40 +191,16 @@ def _write_run_info(run: RunDir, info: dict) -> None:
 
 # ---------------------------------------------------------------- running
 
-def start_run(config: RunConfig, run_dir: str | Path, info: dict, export: bool = False) -> tuple[RunDir, dict | None]:
-    """Create the run directory for `config` (run.json: `info`) and run it to the end;
+def start_run(setup: RunSetup, run_dir: str | Path, info: dict, export: bool = False) -> tuple[RunDir, dict | None]:
+    """Create the run directory for `setup` (run.json: `info`) and run it to the end;
     with `export`, export the best into RUN_DIR/best too, still as the run's master. Returns the run
     and the export's report (None without `export`)."""
     run = _claim(run_dir, info)
     with run.master_lock():
         _write_run_info(run, info)
         log.info("run directory %s", run.root)
-        settings = check_method_settings(config, str(run.run_json))
-        _run_locked(run, config, settings)
-        return run, export_best(run, replace_own=True, _settings=(config, settings)) if export else None
-
-
-def run_config(run: RunDir) -> RunConfig:
-    """The config a run was started with (and changed by `resume --set` since)."""
-    return run_config_and_settings(run)[0]
-
-
-def run_config_and_settings(run: RunDir) -> tuple[RunConfig, Any]:
-    """The config a run was started with (and changed by `resume --set` since) and its method's typed settings."""
-    config = RunConfig.model_validate(run.run_info["config"])
-    return config, check_method_settings(config, str(run.run_json))
-
-
-def round_name_of(method: str | None) -> str:
-    """What the method calls a round ("generation" for ga_blocks), "round" otherwise."""
-    return getattr(METHODS.get(method or ""), "round_name", "round")
-
-
-def rounds_done(run: RunDir) -> int:
-    """The rounds the run's checkpoint counts as complete (0 before the first); EngineError naming the file
-    if the checkpoint was written by an earlier gridprune."""
-    saved = read_checkpoint(run)
-    return saved["round"] if saved else 0
+        _run_locked(run, setup)
+        return run, export_best(run, replace_own=True, setup=setup) if export else None
 
 
 def repair_history(run: RunDir) -> str | None:
@@ -266,29 +225,33 @@ def repair(run: RunDir) -> str | None:
         return repair_history(run)
 
 
-def _run_locked(run: RunDir, config: RunConfig, settings: Any) -> None:
+def _run_locked(run: RunDir, setup: RunSetup) -> None:
     """Run (or resume) `run` to its last round on the engine; the caller holds the master lock."""
-    from gridprune.backends import make_backend
-    from gridprune.engine import run_method
-
     repair_history(run)
-    method = method_of(config)
-    backend = make_backend(config, run, task_kinds(config, settings))
+    config = setup.config
+    backend = make_backend(config.backend, run, config.backend_settings(), setup.kinds())
+    progress = RoundProgress(run, setup.method.round_name, setup.method.value_name)
     try:
-        run_method(method, run, config, settings, backend)
+        run_method(setup.method, run, config, setup.settings, backend, observer=progress)
     finally:
+        progress.close()
         backend.close()
     check_search_succeeded(run)
 
 
 def check_search_succeeded(run: RunDir) -> None:
-    """GridpruneError if every evaluation of the search failed: there is no best, whatever the checkpoint says."""
+    """GridpruneError if the run has no value to export: every evaluation failed, or none has finished yet."""
     saved = read_checkpoint(run)
     if saved and saved["round"] > 0 and saved.get("best") is None:
         failures = _failure_reasons(run, saved["round"])
-        reason = f"; the last error: {failures[-1]}" if failures else ""
+        if not failures:
+            noun = round_name_of(run.run_info.get("method"))
+            raise GridpruneError(f"{run.root}: nothing to export yet after {saved['round']} {noun}s (no model "
+                                 f"chosen so far); let the run go on, or continue it with `gridprune resume "
+                                 f"{run.root}`")
+        reason = f"; the last error: {failures[-1]}"
         raise GridpruneError(f"every evaluation of the search in {run.root} failed ({len(failures)} failed results "
-                             f"in {run.results_dir}){reason}; there is no best to export")
+                             f"in {run.results_dir}){reason}; there is no model to export")
 
 
 def _failure_reasons(run: RunDir, completed: int) -> list[str]:
@@ -304,25 +267,18 @@ def _failure_reasons(run: RunDir, completed: int) -> list[str]:
 
 
 def continue_run(run: RunDir, overrides: Sequence[str | Override] = (), export: bool = False) -> dict | None:
-    """Run (or resume) `run` to its last generation, as its one master, after applying `overrides`
-    (only those `resume --set` allows); with `export`, export the best into RUN_DIR/best as its master
-    still, and return the export's report."""
-    from gridprune.run_changes import changed_config, record_changes
-
+    """Run (or resume) `run` to its last round, as its one master, after applying `overrides` (only those
+    `resume --set` allows); with `export`, export the best into RUN_DIR/best as its master still, and
+    return the export's report. Everything is checked under the master lock, once."""
     overrides = as_overrides(overrides)
-    config = changed_config(run, overrides) if overrides else run_config(run)
-    origins = Origins(str(run.run_json), overrides)
-    settings = check_method_settings(config, origins)
-    fingerprints = check_inputs(config, origins, settings)
-    check_fingerprints_unchanged(run, config, fingerprints)
     with run.master_lock():
+        setup = changed_setup(run, overrides) if overrides else stored_setup(run)
+        check_fingerprints_unchanged(run, setup.config, check_inputs(setup))
         if overrides:
-            config = changed_config(run, overrides)  # again, now that no master can change the run
-            settings = check_method_settings(config, origins)
-            record_changes(run, config, overrides)
-            _resize(run, method_of(config), settings)
-        _run_locked(run, config, settings)
-        return export_best(run, replace_own=True, _settings=(config, settings)) if export else None
+            record_changes(run, setup, overrides)
+            _resize(run, setup.method, setup.settings)
+        _run_locked(run, setup)
+        return export_best(run, replace_own=True, setup=setup) if export else None
 
 
 def _resize(run: RunDir, method: Method, settings: Any) -> None:
@@ -337,7 +293,7 @@ def _resize(run: RunDir, method: Method, settings: Any) -> None:
         run.write_checkpoint({**saved, "strategy": state, "planned_rounds": planned, "finished": finished})
 
 
-def check_fingerprints_unchanged(run: RunDir, config: RunConfig, fingerprints: tuple[str, str]) -> None:
+def check_fingerprints_unchanged(run: RunDir, config: Any, fingerprints: tuple[str, str]) -> None:
     """StoreError naming the path if the model or the search set changed since the run started."""
     for what, path, now in (("model", config.model, fingerprints[0]), ("dataset", config.data, fingerprints[1])):
         if run.run_info.get(f"{what}_fingerprint") != now:
@@ -347,20 +303,22 @@ def check_fingerprints_unchanged(run: RunDir, config: RunConfig, fingerprints: t
 
 def progress_of(run: RunDir) -> tuple[int, int | None]:
     """Completed and planned rounds of a run."""
-    config, settings = run_config_and_settings(run)
     saved = read_checkpoint(run)
     if saved is not None:
         return saved["round"], saved["planned_rounds"]
-    return 0, method_of(config).planned_rounds(settings)
+    setup = stored_setup(run)
+    return 0, setup.method.planned_rounds(setup.settings)
 
 
 def status_of(run: RunDir) -> dict:
     """`gridprune status` of a run: the shared summary plus the method's own keys."""
     from gridprune.status import run_status
 
-    config, settings = run_config_and_settings(run)
-    method = method_of(config)
-    status = run_status(run, method.planned_rounds(settings), round_name=method.round_name)
+    setup = stored_setup(run)
+    method = setup.method
+    status = run_status(run, method.planned_rounds(setup.settings), round_name=method.round_name,
+                        value_name=method.value_name)
+    status["has_best"] = method.has_best
     status.update(method.status_fields(status))
     return status
 
@@ -394,14 +352,15 @@ def is_exported(run: RunDir) -> bool:
 
 
 def export_best(run: RunDir, out: str | Path | None = None, *, force: bool = False, replace_own: bool = False,
-                _settings: tuple[RunConfig, Any] | None = None, **speed: Any) -> dict:
+                setup: RunSetup | None = None, **speed: Any) -> dict:
     """Export the best individual of `run` (default: into RUN_DIR/best) and return its report.
 
     An existing export is replaced only with `force`, or (`replace_own`, at the end
     of `run` and `resume`) when it is RUN_DIR/best; the report says what it replaced.
     `speed` is passed to the method's export (threads, rounds).
     """
-    config, settings = _settings or run_config_and_settings(run)
+    setup = setup or stored_setup(run)
+    config = setup.config
     rounds_key, noun = report_rounds_key(config.method), round_name_of(config.method)
     out = Path(out) if out is not None else run.best_dir
     check_search_succeeded(run)
@@ -417,9 +376,12 @@ def export_best(run: RunDir, out: str | Path | None = None, *, force: bool = Fal
     shutil.rmtree(partial, ignore_errors=True)  # left by an export that was killed
     partial.mkdir(parents=True)
     try:
-        report = method_of(config).export(run, config, settings, partial, **speed)
+        report = setup.method.export(run, config, setup.settings, partial, **speed)
         report[rounds_key] = rounds_done(run)
+        report.update(value_name=setup.method.value_name, lower_is_better=setup.method.lower_is_better)
+        check_report(report)
         atomic_write_json(report_path(partial), report)
+        follow_umask(partial)
         _swap_in(partial, out)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
@@ -440,7 +402,7 @@ def _swap_in(partial: Path, out: Path) -> None:
 
 # ---------------------------------------------------------------- Slurm master
 
-def submit_master(config: RunConfig, run_dir: str | Path, info: dict) -> tuple[str, RunDir]:
+def submit_master(setup: RunSetup, run_dir: str | Path, info: dict) -> tuple[str, RunDir]:
     """Create the run directory here and submit its master as a Slurm job; returns the job id."""
     import subprocess
     import sys
@@ -449,7 +411,7 @@ def submit_master(config: RunConfig, run_dir: str | Path, info: dict) -> tuple[s
     run = _claim(run_dir, info)
     with run.master_lock():
         _write_run_info(run, info)
-    slurm = config.slurm
+    slurm = setup.config.slurm
     command = ["sbatch", "--parsable", f"--output={run.jobs_dir.resolve() / 'master-%j.log'}",
                f"--export=ALL,GRIDPRUNE_PYTHON={sys.executable}",
                f"--time={slurm.master_time_min}", f"--mem={int(slurm.master_mem_gb * 1024)}M"]
@@ -467,11 +429,3 @@ def submit_master(config: RunConfig, run_dir: str | Path, info: dict) -> tuple[s
     job_id = proc.stdout.strip().split(";")[0]
     record_master_job(run, job_id)
     return job_id, run
-
-
-def record_master_job(run: RunDir, job_id: str) -> None:
-    """Add `job_id` to RUN_DIR/jobs/master_jobs.json, which `status` and `cancel` read."""
-    path = run.jobs_dir / MASTER_JOBS
-    jobs = read_json(path).get("jobs", []) if path.is_file() else []
-    jobs.append({"job_id": job_id, "submitted_at": time.time()})
-    atomic_write_json(path, {"jobs": jobs})

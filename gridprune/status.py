@@ -11,35 +11,30 @@ from __future__ import annotations
 
 import os
 import socket
+import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Sequence
 
+from gridprune.backends.slurm.masters import MASTER_NAME, master_jobs_in_queue
 from gridprune.engine.protocols import Column
 from gridprune.engine.status import round_table
 from gridprune.store import RunDir, read_json
-from gridprune.store.history import history_problem, read_history_rows, rebuild_history, round_counts
+from gridprune.store.history import (
+    history_problem,
+    read_history_rows,
+    rebuild_history,
+    round_counts,
+)
 
-MASTER_JOBS = "master_jobs.json"  # under RUN_DIR/jobs: the master jobs `gridprune submit` started
 QUEUED_STATES = ("PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD")
-
-
-def recorded_master_jobs(run: RunDir) -> list[str]:
-    """Ids of the master jobs submitted for this run (by `gridprune submit`, or recorded by a running master)."""
-    ids = []
-    path = run.jobs_dir / MASTER_JOBS
-    if path.is_file():
-        ids.extend(str(entry["job_id"]) for entry in read_json(path).get("jobs", []))
-    info = run.master_info()
-    if info and info.get("slurm_job_id"):
-        ids.append(str(info["slurm_job_id"]))
-    return list(dict.fromkeys(ids))
 
 
 def master_state(run: RunDir, completed: int, finished: bool) -> dict[str, Any]:
     """`state` (running, queued, stopped, finished, not started) with what it rests on."""
     info = run.master_info() or {}
     state: dict[str, Any] = {key: info.get(key) for key in ("pid", "host", "started", "slurm_job_id")}
-    jobs = _slurm_jobs_of_master(run)
+    jobs = master_jobs_in_queue(run)
     alive = run.master_alive()
     if alive:
         job = info.get("slurm_job_id")
@@ -48,7 +43,7 @@ def master_state(run: RunDir, completed: int, finished: bool) -> dict[str, Any]:
         else:
             state.update(state="running", detail=None)
         return state
-    queued = [job for job in jobs or [] if job.state in QUEUED_STATES and job.name == "gridprune-master"]
+    queued = [job for job in jobs or [] if job.state in QUEUED_STATES and job.name == MASTER_NAME]
     if queued:
         state.update(state="queued", detail=f"master job {queued[0].id} is queued ({queued[0].state})")
     elif finished:
@@ -58,21 +53,6 @@ def master_state(run: RunDir, completed: int, finished: bool) -> dict[str, Any]:
     else:
         state.update(state="stopped", detail=_why_gone(info, jobs))
     return state
-
-
-def _slurm_jobs_of_master(run: RunDir):
-    """This run's master jobs that Slurm still lists; None where that cannot be known (no Slurm, no job)."""
-    recorded = recorded_master_jobs(run)
-    if not recorded:
-        return None
-    from gridprune.backends.slurm_jobs import slurm_available, user_jobs
-
-    if not slurm_available():
-        return None
-    try:
-        return [job for job in user_jobs() if any(job.matches(r) for r in recorded)]
-    except (OSError, TimeoutError):
-        return None
 
 
 def _why_gone(info: dict[str, Any], jobs) -> str | None:
@@ -97,11 +77,12 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def run_status(run: RunDir, planned_rounds: int | None = None, round_name: str = "round") -> dict[str, Any]:
+def run_status(run: RunDir, planned_rounds: int | None = None, round_name: str = "round",
+               value_name: str = "WER") -> dict[str, Any]:
     """A JSON-ready summary: the engine's shared one (rounds, best value, counts, timings) with the
     master's state, the history checked against the store (rebuilt where it disagrees) and the export."""
     from gridprune.engine.checkpoint import read_checkpoint
-    from gridprune.engine.status import run_status as engine_status
+    from gridprune.engine.status import summarise_run
 
     saved = read_checkpoint(run)
     completed = saved["round"] if saved else 0
@@ -112,24 +93,55 @@ def run_status(run: RunDir, planned_rounds: int | None = None, round_name: str =
                else [dict(r) for r in rows[:completed]])
     for row, count in zip(history, counts):  # the store's counts, whichever master did the work
         row.update(evaluated=count["evaluated"], cache_hits=count["cache_hits"], failed=count["failed"])
-    status = engine_status(run, planned_rounds, history=history)
+    status = summarise_run(run, planned_rounds, history=history)
     planned = status["planned_rounds"]
     finished = status["finished"] or (planned is not None and completed >= planned)
     master = master_state(run, completed, finished)
+    unfinished = 0.0 if finished else _unfinished_round_seconds(run, history, master)
     status.update({
         "round_name": round_name,
+        "value_name": value_name,
         "finished": finished,
         "state": master["state"],
-        "all_failed": completed > 0 and status["best_value"] is None,
+        "all_failed": completed > 0 and status["best_value"] is None and status["failed"] > 0,
         "evaluations": sum(row["evaluated"] for row in history),
         "results_on_disk": status["evaluations"],
+        "elapsed_seconds": status["elapsed_seconds"] + unfinished,
+        "unfinished_round_seconds": unfinished,
         "estimated_seconds_left": status["estimated_seconds_left"] if master["state"] == "running" else None,
         "history_rebuilt": problem,
         "master": master,
         "exported": _export_report(run, round_name),
+        "still_running": _still_running(run) if master["state"] != "running" else [],
         "history": history,
     })
     return status
+
+
+def _still_running(run: RunDir) -> list[str]:
+    """What the backends still run for a run whose master is not running (each backend finds its own)."""
+    from gridprune.backends import BACKENDS
+    from gridprune.engine import BackendError
+
+    try:
+        return [line for backend in BACKENDS.values() for line in backend.find(run)]
+    except BackendError as exc:
+        return [str(exc)]
+
+
+def _unfinished_round_seconds(run: RunDir, history: Sequence[dict[str, Any]], master: dict[str, Any]) -> float:
+    """Time spent on the round under way: since the last finished round (or the master's start), until now while
+    the master runs, else until the run directory last changed (its newest result or saved progress)."""
+    master_start = datetime.fromisoformat(master["started"]).timestamp() if master.get("started") else 0.0
+    started = max([row.get("finished_at") or 0.0 for row in history[-1:]] + [master_start])
+    if not started or master["state"] == "not started":
+        return 0.0
+    if master["state"] == "running":
+        return max(0.0, time.time() - started)
+    # a folder's time changes when an entry is added: results/<ab>/ for a stored result, progress/<key>/ for a save
+    latest = max((path.stat().st_mtime for folder in (run.results_dir, run.root / "progress") if folder.is_dir()
+                  for path in folder.iterdir() if path.is_dir()), default=started)
+    return max(0.0, latest - started)
 
 
 def _export_report(run: RunDir, round_name: str = "round") -> dict[str, Any] | None:
@@ -164,24 +176,37 @@ def format_status(status: dict[str, Any], columns: Sequence[Column] = ()) -> str
                      f"continue with `gridprune resume {status['run_dir']}`"
                      + (f" ({master['detail']})" if master.get("detail") else ""))
     elif state == "not started":
-        lines.append(f"no {noun} started yet; start it with `gridprune resume {status['run_dir']}`")
+        lines.append(f"no {noun} started yet: start it with `gridprune resume {status['run_dir']}`, or, if its "
+                     f"config was wrong, `gridprune run CONFIG --run-dir {status['run_dir']}` with the corrected "
+                     "config (a run directory in which nothing started takes it)")
+    if status.get("still_running"):
+        lines.append(f"still running for this run: {'; '.join(status['still_running'])} "
+                     f"(`gridprune cancel {status['run_dir']}` stops them)")
     if status["history_rebuilt"]:
         lines.append(f"note: {status['history_rebuilt']}; the rows below are rebuilt from checkpoint.json, "
                      "generations/ and results/ (lost timings shown as -)")
     lines += round_table(status["history"], columns, noun if len(noun) <= 6 else noun[:3], width=6)
     left = status["estimated_seconds_left"]
+    value = status.get("value_name", "WER")
+    best = f"best {value} {_wer(status['best_value'])}; " if status.get("has_best", True) else ""
+    unfinished = status.get("unfinished_round_seconds") or 0.0
     lines.append(
-        f"best {_wer(status['best_value'])}; {status['evaluations']} evaluations, {status['failed']} failed, "
+        f"{best}{status['evaluations']} evaluations, {status['failed']} failed, "
         f"{status['cache_hits']} cache hits; elapsed {status['elapsed_seconds']:.0f} s"
+        + (f" ({unfinished:.0f} s of it in the unfinished {noun})" if unfinished >= 1 else "")
         + (f" (worker start-up {status['startup_seconds']:.0f} s)" if status["startup_seconds"] else "")
         + ("" if left is None else f", about {left:.0f} s left")
     )
     if status["all_failed"]:
-        lines.append("every evaluation failed: there is no best to export; the error of each is in its "
+        lines.append("every evaluation failed: there is no model to export; the error of each is in its "
                      f"result file under {status['run_dir']}/results")
+    elif status["best_value"] is None and not status["finished"]:
+        then = {"running": "it will have one once its evaluations finish",
+                "stopped": f"continue it with `gridprune resume {status['run_dir']}`"}.get(state, "")
+        lines.append("nothing to export yet: no model chosen so far" + (f"; {then}" if then else ""))
     elif status["exported"]:
         done = status["exported"]["rounds_completed"]
-        lines.append(f"best model exported to {status['exported']['out']}"
+        lines.append(f"exported to {status['exported']['out']}"
                      + (f" (after {noun} {done})" if done is not None else ""))
     return "\n".join(lines)
 
@@ -199,18 +224,26 @@ def plot_history(status: dict[str, Any], path: Path) -> None:
         f"mean of {noun}": ([row["mean"] for row in status["history"]], {"marker": "."}),
         "best so far": ([row["best_so_far"] for row in status["history"]], {"linestyle": "--"}),
     }
-    line_plot(rounds, lines, noun, "WER (search set)", f"{status['method']}: {Path(status['run_dir']).name}", path)
+    value = status.get("value_name", "WER")
+    line_plot(rounds, lines, noun, f"{value} (search set)", f"{status['method']}: {Path(status['run_dir']).name}", path)
+
+
+def require_matplotlib() -> None:
+    """GridpruneError saying how to install matplotlib (the `plot` extra) unless it can be imported."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        from gridprune.errors import GridpruneError
+
+        raise GridpruneError("plots need matplotlib: pip install 'gridprune[plot]'") from None
 
 
 def line_plot(x: list[float], lines: dict[str, tuple[list[float | None], dict[str, Any]]],
               x_label: str, y_label: str, title: str, path: Path) -> None:
     """Write a PNG of labelled lines over `x` (each line: its values and matplotlib style)."""
-    try:
-        import matplotlib
-    except ImportError:
-        from gridprune.errors import GridpruneError
+    require_matplotlib()
+    import matplotlib
 
-        raise GridpruneError("plots need matplotlib: pip install 'gridprune[plot]'") from None
     matplotlib.use("Agg")
     from matplotlib import pyplot
 

@@ -17,10 +17,11 @@ import pytest
 from pydantic import ValidationError
 
 from gridprune.checkpoint_files import checkpoint_fingerprint, resolve_model_path
-from gridprune.config import ConfigValueError, describe_validation_error, load_config
+from gridprune.config import ConfigError, ConfigValueError, describe_validation_error, load_config
 from gridprune.data import read_hrl
-from gridprune.engine import EngineError, InProcessBackend, Outcome, TaskKind, Trial, read_checkpoint, run_method
-from gridprune.methods import method_sections
+from gridprune.backends.inprocess import InProcessBackend
+from gridprune.engine import EngineError, Outcome, TaskKind, Trial, read_checkpoint, run_method
+from gridprune.methods import METHODS
 from gridprune.methods.comflp import Comflp
 from gridprune.methods.comflp.strategy import ANALYSIS, EVALUATION, ComflpStrategy, drop_trial
 from gridprune.search.layer_sets import GreedyLayerRemoval, beam_search, exhaustive_search
@@ -31,7 +32,7 @@ DEMO_CONFIG = REPO / "configs" / "comflp_demo.yaml"
 
 
 def demo_config(*overrides: str, path: Path = DEMO_CONFIG):
-    return load_config(path, list(overrides), method_sections())
+    return load_config(path, list(overrides), METHODS)
 
 
 def settings_problem(*overrides: str) -> str:
@@ -328,4 +329,6 @@ def test_cli_run_killed_then_resumed_status_and_export(tmp_path):
 
 
 def test_a_fitness_section_which_comflp_would_ignore_is_refused_naming_it():
-    assert settings_problem("fitness.subset=5").startswith("fitness: comflp scores every candidate")
+    with pytest.raises(ConfigError, match=r"^--set fitness.subset: belongs to ga_blocks \(as ga.fitness\); "
+                                          "comflp has no such settings"):
+        demo_config("fitness.subset=5")

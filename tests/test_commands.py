@@ -75,8 +75,9 @@ class _NoWords:
 
 def all_failed_run(root: Path) -> RunDir:
     """A run directory as the engine leaves it when every evaluation of two generations failed."""
-    from gridprune.config import FitnessSettings
-    from gridprune.engine import InProcessBackend, TaskKind, run_strategy
+    from gridprune.backends.inprocess import InProcessBackend
+    from gridprune.engine import TaskKind, run_strategy
+    from gridprune.methods.ga_blocks import FitnessSettings
     from gridprune.methods.ga_blocks import KIND, GaStrategy
 
     run = RunDir.create(root, {"config": {}, "method": "ga_blocks", "created_at": 0.0})
@@ -95,7 +96,7 @@ def test_a_search_in_which_every_evaluation_failed_ends_with_an_error_not_a_best
     message = str(caught.value)
     distinct = {key for index in range(2) for key in run.read_generation(index)["keys"]}
     assert message.startswith(f"every evaluation of the search in {run.root} failed ({len(distinct)} failed results")
-    assert "the last error: ValueError: no words in the reference" in message and "no best to export" in message
+    assert "the last error: ValueError: no words in the reference" in message and "no model to export" in message
 
 
 def test_status_of_an_all_failed_search_says_so(tmp_path):
@@ -105,7 +106,7 @@ def test_status_of_an_all_failed_search_says_so(tmp_path):
     status = run_status(run, 2, round_name="generation")
     distinct = {key for index in range(2) for key in run.read_generation(index)["keys"]}
     assert status["all_failed"] and status["failed"] == status["evaluations"] == len(distinct) > 4
-    assert "every evaluation failed: there is no best to export" in format_status(status)
+    assert "every evaluation failed: there is no model to export" in format_status(status)
     assert not (run.best_dir / "report.json").exists()
 
 
@@ -119,11 +120,11 @@ def test_a_search_with_one_success_is_no_failure(tmp_path):
 
 def test_export_of_an_all_failed_search_is_refused_and_writes_nothing(tmp_path):
     run = all_failed_run(tmp_path / "run")
-    config, _ = prepare_run(DEMO)
-    run.replace_run_info({**run.run_info, "config": config.model_dump(mode="json")})
+    setup, _ = prepare_run(DEMO)
+    run.replace_run_info({**run.run_info, "config": setup.config.model_dump(mode="json")})
     with pytest.raises(GridpruneError, match="every evaluation of the search .* failed"):
         export_best(run)
-    assert not any(run.best_dir.iterdir())
+    assert not run.best_dir.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no partial export beside it
 
 
@@ -164,7 +165,7 @@ def test_a_read_only_run_directory_is_one_line_naming_it(tmp_path):
 
 @pytest.mark.parametrize("command", ["resume", "status", "export"])
 def test_a_run_of_the_gridprune_before_the_engine_is_refused_in_one_line(tmp_path, command):
-    config, info = prepare_run(DEMO)
+    _, info = prepare_run(DEMO)
     run = RunDir.create(tmp_path / "run", info)
     run.write_generation(0, {"generation": 0, "population": [], "keys": []})
     run.write_checkpoint({"completed_generations": 1, "search": {"generation": 1}, "fitnesses": [], "keys": []})

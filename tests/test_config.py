@@ -9,7 +9,8 @@ import pytest
 from gridprune.config import ConfigError, Override, parse_config
 from gridprune.methods.ga_blocks import GaSettings, search_space, subset_indices
 from gridprune.errors import GridpruneError
-from gridprune.runs import prepare_run, read_config
+from gridprune.run_setup import read_setup
+from gridprune.runs import prepare_run
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "configs" / "demo.yaml"
@@ -24,35 +25,35 @@ def write(tmp_path: Path, text: str, name: str = "broken.yaml") -> Path:
 
 def config_error(path: Path, overrides=()) -> str:
     with pytest.raises(ConfigError) as caught:
-        read_config(path, overrides)
+        read_setup(path, overrides)
     return str(caught.value)
 
 
 def test_demo_config_loads_and_validates():
-    config = read_config(DEMO)
+    setup = read_setup(DEMO)
+    config, settings = setup.config, setup.settings
     assert config.method == "ga_blocks"
     assert config.model == "demo"  # not taken for a path
     assert Path(config.data.path).is_absolute() and config.data.path.endswith("wav_files_example/search80.hrl")
     assert config.backend == "local"
     assert config.local.workers == 2
-    assert config.fitness.subset is None
-    settings = GaSettings.model_validate(config.settings)
+    assert settings.fitness.subset is None
     assert (settings.population, settings.generations, settings.pressure) == (24, 15, 3.0)
     assert (settings.granularity, settings.pruned_blocks, settings.layers) == (32, 8, "all")
 
 
 def test_overrides_take_effect():
-    config = read_config(DEMO, ["ga.population=30", "local.workers=1", "fitness.subset=5", "ga.layers=[0, 2]"])
-    assert config.local.workers == 1
-    assert config.fitness.subset == 5
-    settings = GaSettings.model_validate(config.settings)
+    setup = read_setup(DEMO, ["ga.population=30", "local.workers=1", "ga.fitness.subset=5", "ga.layers=[0, 2]"])
+    settings = setup.settings
+    assert setup.config.local.workers == 1
+    assert settings.fitness.subset == 5
     assert settings.population == 30
     assert settings.layers == [0, 2]
     assert settings.generations == 15  # the rest stays as in the file
 
 
 def test_overrides_do_not_change_the_file():
-    read_config(DEMO, ["ga.population=30"])
+    read_setup(DEMO, ["ga.population=30"])
     assert DEMO.read_text() == DEMO_TEXT
 
 
@@ -64,7 +65,7 @@ def test_overrides_do_not_change_the_file():
     ("", ["local.workers=-1"], "local.workers"),
     ("", ["local.workers=0"], "local.workers"),
     ("", ["local.nodes=3"], "local.nodes"),
-    ("", ["fitness.subset=0"], "fitness.subset"),
+    ("", ["ga.fitness.subset=0"], "ga.fitness.subset"),
     ("", ["seed=1.5"], "seed"),
     ("", ["seed=-1"], "seed"),
     ("", ["backend=cloud"], "backend"),
@@ -128,9 +129,13 @@ def test_missing_method(tmp_path):
 
 def test_section_of_another_method_through_parse_config():
     """The check itself, with a second, made-up method."""
+    from types import SimpleNamespace
+
     raw = {"method": "ga_blocks", "model": "demo", "data": "x.hrl", "ga": {}, "other": {"x": 1}}
-    with pytest.raises(ConfigError, match=r"^cfg\.yaml: other: this section belongs to another method"):
-        parse_config(raw, "cfg.yaml", {"ga_blocks": "ga", "other_method": "other"})
+    methods = {"ga_blocks": SimpleNamespace(section="ga", datasets=()),
+               "other_method": SimpleNamespace(section="other", datasets=())}
+    with pytest.raises(ConfigError, match=r"^cfg\.yaml: other: this section belongs to other_method, not to ga_blocks"):
+        parse_config(raw, "cfg.yaml", methods)
 
 
 def test_bad_yaml_names_the_file(tmp_path):
@@ -264,8 +269,8 @@ def test_a_missing_model_or_dataset_is_named_before_the_run(tmp_path):
 
 
 def test_a_checked_config_gives_the_run_json_to_write():
-    config, info = prepare_run(DEMO, ["ga.population=6"])
-    assert info["config"] == config.model_dump(mode="json")
+    setup, info = prepare_run(DEMO, ["ga.population=6"])
+    assert info["config"] == setup.config.model_dump(mode="json")
     assert info["config_file"] == str(DEMO) and info["versions"]["torch"]
     assert len(info["model_fingerprint"]) == len(info["dataset_fingerprint"]) == 64
 
@@ -285,16 +290,13 @@ def test_bad_resources_are_named_where_they_were_set(override, key):
 def test_a_resource_of_a_kind_the_method_has_not_is_refused_before_anything_is_written():
     with pytest.raises(ConfigError) as caught:
         prepare_run(DEMO, ["resources.analysis.cpus=2"])
-    assert str(caught.value).endswith("resources.analysis: ga_blocks has no task kind 'analysis'; "
-                                      "its kinds: ffn_eval")
+    assert str(caught.value) == ("--set resources.analysis.cpus: ga_blocks has no task kind 'analysis'; "
+                                 "its kinds: ffn_eval")
 
 
 def test_resources_override_the_kind_defaults_and_legacy_slurm_settings_apply_to_every_kind():
-    from gridprune.runs import check_method_settings, task_kinds
-
     def kind(*overrides):
-        config = read_config(DEMO, list(overrides))
-        return task_kinds(config, check_method_settings(config, "test"))["ffn_eval"].resources
+        return read_setup(DEMO, list(overrides)).kinds()["ffn_eval"].resources
 
     assert (kind().cpus, kind().mem_gb, kind().time_min, kind().gpus) == (2, 4.0, 60, 0)
     assert kind("slurm.cpus_per_task=3", "slurm.time_min=9").cpus == 3 and kind("slurm.time_min=9").time_min == 9

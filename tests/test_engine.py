@@ -19,24 +19,24 @@ from gridprune.backends.local import LocalBackend
 from gridprune.engine import (
     Column,
     EngineError,
-    InProcessBackend,
     Outcome,
-    Progress,
     ProtocolError,
     Resources,
     TaskKind,
     Trial,
     WorkerFactory,
+    SavedProgress,
     artifact_dir,
-    format_status,
     progress_dir,
     read_checkpoint,
+    round_table,
     run_method,
-    run_status,
     run_strategy,
+    summarise_run,
     trial_key,
     visible_device,
 )
+from gridprune.backends.inprocess import InProcessBackend
 from gridprune.engine.artifacts import ArtifactWriter
 from gridprune.store import RunDir
 
@@ -267,6 +267,7 @@ class QuadraticMethod:
 
     name, section, Settings = "toy", "toy", dict
     columns = (Column("distinct", "distinct"),)
+    lower_is_better = True
 
     def __init__(self, log: Path, fail_x: int | None = None, interrupt_at: int | None = None):
         self.factory = QuadraticFactory(str(log), fail_x, interrupt_at)
@@ -387,19 +388,19 @@ def test_a_crash_mid_write_leaves_no_artifact_folder_and_keeps_the_older_progres
     """)
     assert not artifact_dir(run, key).exists()
     _crash_in_child(run, key, """
-        progress = artifacts.Progress(artifacts.progress_dir(run, key))
+        progress = artifacts.SavedProgress(artifacts.progress_dir(run, key))
         progress.save({"step": 1}, {"weights.bin": b"one"})
         artifacts._publish_folder = lambda staging, final: os._exit(9)  # killed after writing, before the rename
         progress.save({"step": 2}, {"weights.bin": b"two"})
     """)
-    assert Progress(progress_dir(run, key)).load() == ({"step": 1}, {"weights.bin": b"one"})
+    assert SavedProgress(progress_dir(run, key)).load() == ({"step": 1}, {"weights.bin": b"one"})
     writer = ArtifactWriter(artifact_dir(run, key))
     writer.write_bytes("weights.bin", b"whole")
     assert writer.commit() == ("weights.bin",)
 
 
 def test_progress_round_trip_replaces_the_state_as_a_whole(tmp_path):
-    progress = Progress(tmp_path / "progress" / "k")
+    progress = SavedProgress(tmp_path / "progress" / "k")
     assert progress.load() is None
     progress.save({"step": 1, "loss": 0.5}, {"model.pt": b"\x00\x01", "optim.pt": b"\x02"})
     progress.save({"step": 2, "loss": 0.25}, {"model.pt": b"\x03"})
@@ -475,7 +476,7 @@ def test_a_task_that_keeps_failing_is_recorded_failed_and_told_without_value(tmp
     row = run.read_history()[0]
     assert (row["evaluated"], row["failed"], row["attempts"]) == (5, 1, 4 + 3)
 
-    status = run_status(run)
+    status = summarise_run(run)
     assert (status["rounds_completed"], status["planned_rounds"], status["finished"]) == (1, 1, True)
     assert (status["evaluations"], status["failed"], status["best_value"]) == (5, 1, 1.0)
     assert status["best_trial"]["params"] == {"x": 3, "y": 0}
@@ -547,14 +548,14 @@ def test_status_rows_and_the_methods_columns(tmp_path):
     run = new_run(tmp_path / "run")
     method = QuadraticMethod(tmp_path / "calls.log")
     run_toy(run, method, max_rounds=3)
-    status = run_status(run)
+    status = summarise_run(run)
     assert (status["rounds_completed"], status["planned_rounds"], status["finished"]) == (3, 4, False)
     assert status["evaluations"] == len(logged(tmp_path / "calls.log"))
     assert status["cache_hits"] == sum(row["cache_hits"] for row in run.read_history())
     assert status["estimated_seconds_left"] is not None
     assert method.status_fields(status) == {"completed_generations": 3}
-    text = format_status(status, method.columns)
-    assert "3/4 rounds" in text and "distinct" in text.splitlines()[1] and len(text.splitlines()) == 2 + 3 + 1
+    lines = round_table(status["history"], method.columns)
+    assert "distinct" in lines[0] and len(lines) == 1 + 3
 
 
 def test_the_device_follows_the_kind_and_the_environment(monkeypatch):

@@ -201,7 +201,7 @@ def test_import_gridprune_stays_torch_free_and_exposes_load_pruned():
     code = "import sys, gridprune; assert 'torch' not in sys.modules and 'transformers' not in sys.modules"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    from gridprune.models.pruned import load_pruned
+    from gridprune.models.loading import load_pruned
 
     assert gridprune.load_pruned is load_pruned and "load_pruned" in gridprune.__all__
 

@@ -19,9 +19,8 @@ import pytest
 
 from factories import make_checkpoint, write_dataset
 from test_search import _bred_from  # what a search breeds with the random state it holds
-from gridprune.config import FitnessSettings
 from gridprune.engine import Trial, execute, make_task, trial_key
-from gridprune.methods.ga_blocks import (KIND, FfnHandler, FfnWorkerSpec, chromosome_mapping, key_context,
+from gridprune.methods.ga_blocks import (KIND, FfnHandler, FfnWorkerSpec, FitnessSettings, chromosome_mapping, fitness_key,
                                          subsample_indices, subset_indices)
 from gridprune.models.evaluator import scored
 from gridprune.search import (
@@ -305,7 +304,8 @@ def worker(tmp_path_factory):
 def ga_key(chrom, model: str, data: str, space: SearchSpace, fitness: FitnessSettings, indices=None) -> str:
     """The key `ga_blocks` gives the result of `chrom` scored on `indices`."""
     trial = Trial(KIND, {"blocks": chromosome_mapping(chrom, space), "indices": indices})
-    return trial_key(trial, key_context(model, data, space, fitness))
+    context = {"method": "ga_blocks", "model_fingerprint": model, "dataset_fingerprint": data}
+    return trial_key(trial, {**context, **fitness_key(space, fitness)})
 
 
 @pytest.mark.parametrize("score, normalise", itertools.product(["corpus", "utterance_mean"], [True, False]))

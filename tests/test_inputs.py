@@ -9,7 +9,7 @@ import soundfile
 
 from factories import HRL_HEADER, write_wav
 from gridprune.config import ConfigError
-from gridprune.runs import read_config
+from gridprune.run_setup import read_setup
 
 
 def write_config(folder, data: str) -> object:
@@ -48,9 +48,9 @@ def test_run_refuses_a_bad_dataset_before_writing_anything(tmp_path, body, make_
 
 def test_a_dataset_is_a_path_or_a_mapping_with_an_audio_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    plain = read_config(write_config(tmp_path, "sets/a.hrl"))
+    plain = read_setup(write_config(tmp_path, "sets/a.hrl")).config
     assert (plain.data.path, plain.data.audio_dir) == (str(tmp_path / "sets" / "a.hrl"), None)
-    apart = read_config(write_config(tmp_path, "{path: sets/a.hrl, audio_dir: wavs}"))
+    apart = read_setup(write_config(tmp_path, "{path: sets/a.hrl, audio_dir: wavs}")).config
     assert (apart.data.path, apart.data.audio_dir) == (str(tmp_path / "sets" / "a.hrl"), str(tmp_path / "wavs"))
     assert str(apart.data) == str(tmp_path / "sets" / "a.hrl")
 
@@ -58,9 +58,9 @@ def test_a_dataset_is_a_path_or_a_mapping_with_an_audio_folder(tmp_path, monkeyp
 @pytest.mark.parametrize("data, message", [
     ("{path: a.hrl, audio: wavs}", "data.audio: unknown key"),
     ("{audio_dir: wavs}", "data.path"),
-    ("3", "data: Value error, expected a path, or a mapping {path: FILE.hrl, audio_dir: FOLDER}"),
+    ("3", "run.yaml: data: expected a path, or a mapping {path: FILE.hrl, audio_dir: FOLDER}"),
 ])
 def test_a_wrong_dataset_form_names_the_key(tmp_path, data, message):
     with pytest.raises(ConfigError, match="run.yaml") as caught:
-        read_config(write_config(tmp_path, data))
+        read_setup(write_config(tmp_path, data))
     assert message in str(caught.value)

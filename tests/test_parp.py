@@ -13,7 +13,8 @@ from transformers import Wav2Vec2ForCTC
 
 from gridprune.config import RunConfig, describe_validation_error
 from gridprune.data import DatasetError, read_hrl
-from gridprune.engine import InProcessBackend, run_method
+from gridprune.backends.inprocess import InProcessBackend
+from gridprune.engine import run_method
 from gridprune.methods.parp import Parp
 from gridprune.methods.parp.hooks import ParpHooks, reprune_steps, sparsity_at
 from gridprune.methods.parp.plot import plot_sweep
@@ -121,7 +122,8 @@ def test_a_sweep_on_the_engine_then_its_export_reloads_with_the_recorded_wers(de
         "train": {"path": str(subset(tmp_path, "train.hrl", 4)), "audio_dir": str(EXAMPLES)}})
     method = Parp()
     method.check(config, settings)
-    run = RunDir.create(tmp_path / "run", {"method": "parp", "created_at": 0.0})
+    run = RunDir.create(tmp_path / "run", {"method": "parp", "created_at": 0.0, "model_fingerprint": "model",
+                                           "dataset_fingerprint": "search set"})
     backend = InProcessBackend(run, method.kinds(config, settings), max_retries=0)
     sweep = run_method(method, run, config, settings, backend)
     assert sweep.finished and sweep.round == 2
@@ -133,7 +135,8 @@ def test_a_sweep_on_the_engine_then_its_export_reloads_with_the_recorded_wers(de
     fields = method.status_fields({"run_dir": str(run.root)})
     assert [p["label"] for p in fields["points"]] == list(points) and fields["training"] == []
     lines = method.status_lines(fields)
-    assert len(lines) == 2 and lines[1].strip().startswith(f"parp s=0.70: dev WER {points['parp s=0.70']['wer']:.4f}")
+    assert len(lines) == 1 + 2 + 1 and "WER search" in lines[0] and lines[-1].startswith("* the headline")
+    assert lines[2].startswith("*") and lines[2].split()[1:4] == ["parp", "s=0.70", f"{points['parp s=0.70']['wer']:.4f}"]
     picture = plot_sweep(run, tmp_path / "sweep.png")
     assert picture.stat().st_size > 10_000
 
@@ -183,10 +186,10 @@ def test_a_training_line_with_an_empty_transcription_is_named(tmp_path):
 
 
 def test_the_demo_config_reads_and_passes_its_checks():
-    from gridprune.runs import read_config
+    from gridprune.run_setup import read_setup
 
-    config = read_config(REPO / "configs" / "parp_demo.yaml")
-    settings = ParpSettings.model_validate(config.settings)
+    setup = read_setup(REPO / "configs" / "parp_demo.yaml")
+    config, settings = setup.config, setup.settings
     Parp().check(config, settings)
     assert settings.points() == [0.3, 0.5, 0.7] and 100 <= settings.steps <= 500
     assert Path(settings.train.path).name == "train.hrl"

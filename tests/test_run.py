@@ -192,14 +192,14 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 def test_resume_refuses_what_cannot_change_naming_each_key_and_why(finished_run):
     before = snapshot(finished_run)
     proc = gridprune("resume", finished_run, "--set", "ga.granularity=8", "--set", "seed=4", "--set", "model=demo",
-                     "--set", "fitness.subset=2", "--set", "ga.generations=3", check=False)
+                     "--set", "ga.fitness.subset=2", "--set", "ga.generations=3", check=False)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert lines[0] == "gridprune: error: --set ga.granularity: cannot be changed on resume: the saved search " \
                        "state was built with it"
     assert lines[1].startswith("--set seed: cannot be changed on resume: the search's random generator")
     assert lines[2].startswith("--set model: cannot be changed on resume: every result is keyed by the model")
-    assert lines[3].startswith("--set fitness.subset: cannot be changed on resume")
+    assert lines[3] == "--set ga.fitness.subset: cannot be changed on resume: every result is keyed by the fitness settings"
     assert len(lines) == 4  # ga.generations=3 alone would be refused for being fewer than done, below
     fewer = gridprune("resume", finished_run, "--set", "ga.generations=3", check=False)
     assert f"--set ga.generations: 3 is fewer than the {GENERATIONS} generations the run has completed" in fewer.stderr

@@ -697,3 +697,35 @@ def test_search_approaches_a_hidden_target(options, best_gain, mean_gain):
     assert first_best >= 8  # a random start is far from the target (16 blocks differ on average)
     assert search.best[1] <= first_best - best_gain
     assert last_mean <= first_mean - mean_gain
+
+
+# ---------------------------------------------------------------- the original's re-seeding of the L1 chromosome
+
+def _run_generations(search: GeneticSearch, generations: int, rng: np.random.Generator) -> None:
+    for _ in range(generations):
+        population = search.ask()
+        search.tell(population, list(rng.random(len(population))))
+
+
+@pytest.mark.parametrize("size, keep_best, slot", [(24, 0, 10), (11, 0, 9), (12, 2, 8)])
+def test_the_l1_chromosome_is_written_again_after_generation_10_never_over_an_elite(size, keep_best, slot):
+    space = SearchSpace((0, 1), 8, (3, 3))
+    seed = ((0, 1, 2), (5, 6, 7))
+    search = GeneticSearch(space, size, generations=12, seed=3, seed_individuals=[seed], reseed_generation=10,
+                           keep_best=keep_best, elitism="original")
+    plain = GeneticSearch(space, size, generations=12, seed=3, seed_individuals=[seed], keep_best=keep_best,
+                          elitism="original")
+    _run_generations(search, 11, np.random.default_rng(0))
+    _run_generations(plain, 11, np.random.default_rng(0))
+    assert search.ask()[slot] == seed
+    differing = [i for i, (a, b) in enumerate(zip(search.ask(), plain.ask())) if a != b]
+    assert differing in ([slot], [])  # only that slot (unless breeding put the seed there anyway)
+    assert plain.state_dict()["reseed_generation"] is None
+
+
+def test_a_version_3_state_continues_without_re_seeding():
+    space = SearchSpace((0, 1), 8, (3, 3))
+    search = GeneticSearch(space, 12, generations=3, seed=1, seed_individuals=[((0, 1, 2), (5, 6, 7))])
+    state = {key: value for key, value in search.state_dict().items() if key != "reseed_generation"}
+    restored = GeneticSearch.from_state_dict({**state, "version": 3})
+    assert restored.state_dict() == search.state_dict()

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from factories import make_checkpoint, write_dataset
-from gridprune.backends.slurm import SlurmBackend, read_attempts
-from gridprune.config import SlurmSettings
+from gridprune.backends.slurm import SlurmSettings
+from gridprune.backends.slurm.arrays import SlurmBackend, read_attempts
 from gridprune.engine import Outcome, Resources, TaskKind, Trial, make_task, store_outcome, trial_key
 from gridprune.methods.ga_blocks import KIND, FfnHandlerFactory, FfnWorkerSpec
 from gridprune.store import RunDir

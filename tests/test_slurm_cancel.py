@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from gridprune.backends.slurm_jobs import user_jobs
+from gridprune.backends.slurm.queue import user_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL_DEMO = ["--set", "data=wav_files_example/example.hrl", "--set", "heldout=wav_files_example/heldout.hrl",

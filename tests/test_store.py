@@ -307,8 +307,9 @@ def test_corrupt_checkpoint_is_an_error_naming_the_file(run: RunDir) -> None:
 
 
 def test_create_makes_the_layout(run: RunDir) -> None:
-    for name in ("results", "generations", "jobs", "best"):
+    for name in ("results", "generations", "jobs"):
         assert (run.root / name).is_dir()
+    assert not run.best_dir.exists()  # made by the first export
     assert run.jobs_dir == run.root / "jobs" and run.best_dir == run.root / "best"
     assert read_json(run.root / "run.json") == {"seed": 7, "model_fingerprint": MODEL}
 

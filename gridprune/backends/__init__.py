@@ -1,35 +1,25 @@
-"""Backends run batches of tasks: `local` worker processes, or `slurm` job arrays (one executor per task kind).
+"""Backends run a round's tasks somewhere: `inprocess` (tests, debugging), `local` worker processes, or
+`slurm` job arrays. Each is one module with a `BACKEND` entry (`registry.BackendType`): its name, its
+config section, how to build it, and how to find and cancel what it runs for a run. The config's
+`backend:` values, its backend sections and the CLI's `--backend` choices all come from `BACKENDS`.
 
 A backend knows the engine's task kinds and `WorkerFactory`, never a model or a method.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from typing import Any, Mapping
 
-from gridprune.backends.base import Backend, BackendError, HandlerFactory, Task, TaskFailure
+from gridprune.backends import inprocess, local, slurm
+from gridprune.backends.registry import BackendType
+from gridprune.engine import Backend, TaskKind
+from gridprune.store import RunDir
 
-if TYPE_CHECKING:
-    from gridprune.config import RunConfig
-    from gridprune.engine import TaskKind
-    from gridprune.store import RunDir
+BACKENDS: dict[str, BackendType] = {entry.name: entry for entry in (inprocess.BACKEND, local.BACKEND, slurm.BACKEND)}
 
-__all__ = ["Backend", "BackendError", "HandlerFactory", "Task", "TaskFailure", "make_backend"]
+__all__ = ["BACKENDS", "BackendType", "make_backend"]
 
 
-def make_backend(config: "RunConfig", run: "RunDir", kinds: "Mapping[str, TaskKind]") -> Backend:
-    """The backend the config names, set up for `run` and its task kinds (name -> TaskKind with resources).
-
-    Local workers build each kind's handler once: at start-up for the kinds marked `at_start`,
-    the others on their first task of it.
-    """
-    if config.backend == "local":
-        from gridprune.backends.local import LocalBackend
-        from gridprune.engine import WorkerFactory
-
-        settings = config.local
-        factory = WorkerFactory(str(run.root), dict(kinds))
-        return LocalBackend(factory, settings.workers, settings.threads_per_worker, settings.max_retries)
-    from gridprune.backends.slurm import SlurmBackend
-
-    return SlurmBackend(run, config.slurm, kinds)
+def make_backend(name: str, run: RunDir, settings: Any, kinds: Mapping[str, TaskKind]) -> Backend:
+    """The backend `name`, with its config section's `settings`, for `run` and its task kinds."""
+    return BACKENDS[name].make(run, settings, kinds)

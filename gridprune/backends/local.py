@@ -5,26 +5,50 @@ one task at a time, handed over its own pipe, so the master always knows which
 task a worker holds. A worker that raises gets its task retried; a worker that
 dies (killed, out of memory) is replaced and its task retried; past
 `max_retries` the task is given up on and returned as a failure.
+
+The workers' pids are recorded in `jobs/local/workers.json`, so that `cancel` finds and stops them
+even when the master is gone; a worker also ends when its master dies (Linux: a parent-death
+signal), and leaves Ctrl-C to the master, which stops it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
 import resource
+import signal
+import socket
 import time
 import traceback
 from collections import deque
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Callable, Sequence
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
 
-from gridprune.backends.base import BackendError, HandlerFactory, Retries, Task, TaskFailure
-from gridprune.progress import Progress
+from pydantic import Field
+
+from gridprune.backends.registry import BackendType
+from gridprune.engine import BackendError, Retries, Task, TaskFailure, WorkerFactory
+from gridprune.progress_bar import ProgressBar
+from gridprune.sections import Section
+from gridprune.store import RunDir, atomic_write_json, read_json
 
 log = logging.getLogger(__name__)
+WORKERS_FILE = Path("local") / "workers.json"  # under RUN_DIR/jobs
+_PR_SET_PDEATHSIG = 1
 _READY, _DONE, _RAISED, _FATAL, _PHASE = "ready", "done", "raised", "fatal", "phase"
+
+
+class LocalSettings(Section):
+    """The `local:` section."""
+
+    workers: int = Field(2, gt=0, description="worker processes, each holding one copy of the model")
+    threads_per_worker: int | None = Field(None, gt=0, description="torch threads per worker (default: cores / workers)")
+    max_retries: int = Field(2, ge=0, description="retries of a task whose worker died or raised")
 
 
 class _PhaseHandler(logging.Handler):
@@ -46,7 +70,18 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _build_handler(factory: HandlerFactory, threads: int, conn: Connection):
+def _end_with_master(master: int) -> None:
+    """In a worker: end on SIGTERM when the master dies, and leave Ctrl-C to the master (it stops us)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the worker ends when its pipe to the master closes
+        pass
+    if os.getppid() != master:  # the master died before the signal was asked for
+        os._exit(1)
+
+
+def _build_handler(factory: WorkerFactory, threads: int, conn: Connection):
     logger = logging.getLogger("gridprune")
     phases, level = _PhaseHandler(conn), logger.level
     logger.addHandler(phases)
@@ -58,7 +93,8 @@ def _build_handler(factory: HandlerFactory, threads: int, conn: Connection):
         logger.setLevel(level)
 
 
-def _worker_main(factory: HandlerFactory, threads: int, conn: Connection) -> None:
+def _worker_main(factory: WorkerFactory, threads: int, conn: Connection, master: int) -> None:
+    _end_with_master(master)
     try:
         handler = _build_handler(factory, threads, conn)
     except BaseException:
@@ -88,7 +124,8 @@ class _Worker:
 class LocalBackend:
     """Runs tasks in `workers` processes, each with `threads` torch threads."""
 
-    def __init__(self, factory: HandlerFactory, workers: int, threads: int | None = None, max_retries: int = 2):
+    def __init__(self, factory: WorkerFactory, workers: int, threads: int | None = None, max_retries: int = 2,
+                 pid_file: Path | None = None):
         if workers < 1:
             raise ValueError(f"a local backend needs at least one worker, not {workers}")
         self.factory = factory
@@ -104,14 +141,25 @@ class LocalBackend:
         self.parallelism = workers
         self.counters = {"worker_restarts": 0}
         self.worker_rss_mib: float | None = None  # the first worker's peak memory once started
+        self.pid_file = pid_file  # where the workers' pids are recorded for `cancel`
+
+    def _record_pids(self) -> None:
+        if self.pid_file is not None:
+            self.pid_file.parent.mkdir(parents=True, exist_ok=True)
+            pids = [w.process.pid for w in self.workers if w.process.pid is not None]
+            atomic_write_json(self.pid_file, {"host": socket.gethostname(), "master": os.getpid(),
+                                              "workers": [{"pid": pid, "started": _start_time(pid)} for pid in pids]})
 
     def _start_worker(self) -> _Worker:
         parent, child = self.context.Pipe()
-        process = self.context.Process(target=_worker_main, args=(self.factory, self.threads, child), daemon=True)
-        process.start()
+        process = self.context.Process(target=_worker_main, args=(self.factory, self.threads, child, os.getpid()),
+                                       daemon=True)
+        with _ctrl_c_ignored():  # inherited through exec: Ctrl-C while the worker starts up is the master's alone
+            process.start()
         child.close()
         worker = _Worker(process, parent)
         self.workers.append(worker)
+        self._record_pids()
         return worker
 
     def start(self) -> None:
@@ -130,7 +178,7 @@ class LocalBackend:
             self._start_worker()
         number = {id(w): i for i, w in enumerate(self.workers, start=1)}
         warned = False
-        with Progress(missing, "starting workers", unit="worker") as progress:
+        with ProgressBar(missing, "starting workers", unit="worker") as progress:
             while starting := [w for w in self.workers if not w.ready]:
                 handles = {w.conn: w for w in starting} | {w.process.sentinel: w for w in starting}
                 for ready in wait(list(handles)):
@@ -161,8 +209,17 @@ class LocalBackend:
             return None
         if kind == _FATAL:
             self.close()
-            raise BackendError(f"a worker could not start:\n{detail}")
+            raise BackendError(f"a worker could not start: {detail.strip().splitlines()[-1]}{self._keep(detail)}",
+                               detail)
         return kind, detail
+
+    def _keep(self, traceback_text: str) -> str:
+        """Write a worker's start-up traceback beside the pid file; where it is, for the one-line error."""
+        if self.pid_file is None:
+            return ""
+        path = self.pid_file.with_name("worker_start_error.txt")
+        path.write_text(traceback_text)
+        return f" (the whole traceback: {path})"
 
     def run(self, tasks: Sequence[Task], on_done: Callable[[Task], None]) -> list[TaskFailure]:
         """Evaluate every task; return those that failed more than `max_retries` times."""
@@ -232,6 +289,7 @@ class LocalBackend:
                 worker.process.join()
             worker.conn.close()
         self.workers.clear()
+        self._record_pids()
 
 
 def cpu_warning(workers: int, threads: int, cpus: int) -> str | None:
@@ -265,3 +323,80 @@ def available_memory_mib() -> float | None:
     except OSError:
         return None
     return None
+
+
+@contextlib.contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """SIGINT ignored for the duration (where this is the main thread, the only one that may set it)."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (/proc/PID/stat field 22): tells it from a later
+    process that got the same pid. None where there is no /proc, no such process, or only its zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    try:
+        return None if fields[0] == "Z" else int(fields[19])
+    except (ValueError, IndexError):
+        return None
+
+
+def live_workers(run: RunDir) -> list[int]:
+    """Pids of this run's recorded worker processes that still run on this host."""
+    path = run.jobs_dir / WORKERS_FILE
+    if not path.is_file():
+        return []
+    record = read_json(path)
+    if record.get("host") != socket.gethostname():
+        return []
+    return [w["pid"] for w in record.get("workers", []) if w["started"] is not None and _start_time(w["pid"]) == w["started"]]
+
+
+def find_workers(run: RunDir) -> list[str]:
+    """`status`: the run's worker processes still alive here."""
+    pids = live_workers(run)
+    return [f"{len(pids)} local worker process{'es' if len(pids) > 1 else ''} (pid {', '.join(map(str, pids))})"] if pids else []
+
+
+def stop_workers(run: RunDir, wait_s: float = 10.0) -> list[str]:
+    """`cancel`: SIGTERM the run's live workers, SIGKILL what is left after `wait_s`, and wait until all are gone."""
+    pids = live_workers(run)
+    if not pids:
+        return []
+    stopped = list(pids)
+    for sig, patience in ((signal.SIGTERM, wait_s), (signal.SIGKILL, 30.0)):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.time() + patience
+        while (pids := [pid for pid in pids if pid in live_workers(run)]) and time.time() < deadline:
+            time.sleep(0.1)
+        if not pids:
+            break
+    if pids:
+        raise BackendError(f"worker processes {', '.join(map(str, pids))} of {run.root} would not end")
+    return [f"stopped {len(stopped)} local worker process{'es' if len(stopped) > 1 else ''} of the run"]
+
+
+def _make(run: RunDir, settings: LocalSettings, kinds) -> LocalBackend:
+    factory = WorkerFactory(str(run.root), dict(kinds))
+    return LocalBackend(factory, settings.workers, settings.threads_per_worker, settings.max_retries,
+                        pid_file=run.jobs_dir / WORKERS_FILE)
+
+
+BACKEND = BackendType("local", LocalSettings, "worker processes on this machine", make=_make,
+                      find=find_workers, cancel=stop_workers)

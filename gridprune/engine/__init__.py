@@ -19,27 +19,31 @@
   `describe_round()`), so the store can rebuild the history.
 - `run_method` / `run_strategy` is the one loop: ask, key, skip what is stored, submit to a
   backend (`backend.run(tasks, on_done)`), tell, write a history row and `checkpoint.json`.
-- `InProcessBackend` runs tasks in the calling process, for tests; `run_status` / `format_status`
-  summarise any run, the method adding its columns.
+- The backend contract (`Backend`, `TaskFailure`, `Retries`, `BackendError`) is the engine's;
+  backends (`gridprune.backends`) implement it and import the engine, never the reverse.
+- `summarise_run` summarises any run from its run directory, `round_table` draws its rounds.
 """
 
-from gridprune.engine.artifacts import ArtifactWriter, Progress, artifact_dir, artifact_file, progress_dir
+from gridprune.engine.artifacts import ArtifactWriter, SavedProgress, artifact_dir, artifact_file, progress_dir
+from gridprune.engine.backend import Backend, BackendError, Retries, TaskFailure
 from gridprune.engine.checkpoint import CHECKPOINT_FORMAT, checkpoint_of, read_checkpoint
 from gridprune.engine.errors import EngineError, ProtocolError
 from gridprune.engine.execute import TaskRunner, WorkerFactory, execute, make_task
-from gridprune.engine.inprocess import InProcessBackend
 from gridprune.engine.kinds import Handler, HandlerFactory, Resources, Task, TaskContext, TaskKind, visible_device, with_resources
 from gridprune.engine.loop import run_method, run_strategy
 from gridprune.engine.outcome import Outcome, load_outcome, store_outcome
 from gridprune.engine.protocols import Column, Method, Strategy
-from gridprune.engine.status import format_status, overhead, run_status
+from gridprune.engine.report import BASELINE_LABEL, check_report, headline_model, model_entry, single_model_report
+from gridprune.engine.status import overhead, round_table, summarise_run
 from gridprune.engine.trial import Trial, check_json, trial_key
 
 __all__ = [
-    "CHECKPOINT_FORMAT", "ArtifactWriter", "Column", "EngineError", "Handler", "HandlerFactory",
-    "InProcessBackend", "Method", "Outcome", "Progress", "ProtocolError", "Resources", "Strategy", "Task",
-    "TaskContext", "TaskKind", "TaskRunner", "Trial", "WorkerFactory", "artifact_dir", "artifact_file",
-    "check_json", "checkpoint_of", "execute", "format_status", "load_outcome", "make_task", "overhead",
-    "progress_dir", "read_checkpoint", "run_method", "run_status", "run_strategy", "store_outcome",
-    "trial_key", "visible_device", "with_resources",
+    "BASELINE_LABEL", "CHECKPOINT_FORMAT", "ArtifactWriter", "Backend", "BackendError", "Column", "EngineError",
+    "Handler", "HandlerFactory", "Method", "Outcome", "ProtocolError", "Resources", "Retries", "SavedProgress", "Strategy",
+    "Task", "TaskContext", "TaskFailure", "TaskKind", "TaskRunner", "Trial", "WorkerFactory", "artifact_dir",
+    "artifact_file", "check_json", "check_report", "checkpoint_of", "execute", "headline_model", "load_outcome",
+    "make_task", "model_entry", "overhead",
+    "progress_dir", "read_checkpoint", "round_table", "run_method", "run_strategy", "single_model_report",
+    "store_outcome",
+    "summarise_run", "trial_key", "visible_device", "with_resources",
 ]

@@ -135,7 +135,7 @@ class ArtifactWriter:
             shutil.rmtree(staging, ignore_errors=True)
 
 
-class Progress:
+class SavedProgress:
     """The saved progress of one long task: a JSON state plus files, replaced atomically as a whole."""
 
     def __init__(self, folder: Path):

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from gridprune.engine.artifacts import ArtifactWriter, Progress, artifact_dir, progress_dir
+from gridprune.engine.artifacts import ArtifactWriter, SavedProgress, artifact_dir, progress_dir
 from gridprune.engine.errors import ProtocolError
 from gridprune.engine.kinds import Handler, Task, TaskContext, TaskKind, visible_device
 from gridprune.engine.outcome import Outcome, load_outcome, store_outcome
@@ -33,7 +33,7 @@ def execute(handler: Handler, task: Task, run: RunDir, *, gpus: int = 0) -> Outc
     if stored is not None:
         return stored  # a duplicate or late attempt: the first result stands
     writer = ArtifactWriter(artifact_dir(run, key))
-    progress = Progress(progress_dir(run, key))
+    progress = SavedProgress(progress_dir(run, key))
     attempt = int(task.get("attempt", 1))
     context = TaskContext(key, run, writer, progress, visible_device(gpus), attempt)
     started = time.perf_counter()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from gridprune.engine.artifacts import ArtifactWriter, Progress, artifact_file
+from gridprune.engine.artifacts import ArtifactWriter, SavedProgress, artifact_file
 from gridprune.engine.errors import ProtocolError
 from gridprune.store import RunDir
 
@@ -36,7 +36,7 @@ class TaskContext:
     key: str
     run: RunDir
     artifacts: ArtifactWriter  # write this trial's files here; published when the handler returns
-    progress: Progress  # a long task saves its state here and loads it when it starts again
+    progress: SavedProgress  # a long task saves its state here and loads it when it starts again
     device: str  # "cuda" or "cpu": see `visible_device`
     attempt: int = 1
 

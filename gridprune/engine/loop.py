@@ -5,26 +5,24 @@ from __future__ import annotations
 import logging
 import statistics
 import time
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
+from gridprune.engine.backend import Backend
 from gridprune.engine.checkpoint import checkpoint_of, read_checkpoint
 from gridprune.engine.errors import ProtocolError
 from gridprune.engine.execute import make_task
 from gridprune.engine.kinds import Task
 from gridprune.engine.outcome import Outcome, load_outcome, store_outcome
-from gridprune.engine.protocols import Method, Strategy
+from gridprune.engine.protocols import Method, RoundObserver, Strategy
 from gridprune.engine.trial import Trial, trial_key
 from gridprune.store import RunDir
-
-if TYPE_CHECKING:
-    from gridprune.backends.base import Backend
 
 log = logging.getLogger(__name__)
 RoundColumns = Callable[[Strategy, Sequence[Trial], Sequence[Outcome]], dict[str, Any]]
 
 
 def run_method(method: Method, run: RunDir, config: Any, settings: Any, backend: Backend, *,
-               max_rounds: int | None = None) -> Strategy:
+               max_rounds: int | None = None, observer: RoundObserver | None = None) -> Strategy:
     """Run or resume `method` in `run` on `backend` until its strategy is finished (or `max_rounds` more rounds)."""
     context = method.key_context(run, config, settings)
     saved = read_checkpoint(run)
@@ -33,14 +31,17 @@ def run_method(method: Method, run: RunDir, config: Any, settings: Any, backend:
         run.write_checkpoint(checkpoint_of(strategy, context))  # a costly or random start is made once
     else:
         strategy = method.restore_strategy(run, saved["strategy"], config, settings)
-    run_strategy(run, strategy, backend, context, columns=method.round_columns, max_rounds=max_rounds)
+    run_strategy(run, strategy, backend, context, columns=method.round_columns, max_rounds=max_rounds,
+                 lower_is_better=method.lower_is_better, observer=observer)
     return strategy
 
 
 def run_strategy(run: RunDir, strategy: Strategy, backend: Backend, context: Mapping[str, Any], *,
-                 columns: RoundColumns | None = None, max_rounds: int | None = None) -> None:
+                 columns: RoundColumns | None = None, max_rounds: int | None = None,
+                 lower_is_better: bool = True, observer: RoundObserver | None = None) -> None:
     """Run rounds until the strategy is finished or `max_rounds` rounds ran; one history row and a
     checkpoint after each round (and after each outcome of a strategy that is not synchronous).
+    A row's `best` and `worst` follow `lower_is_better`.
 
     The backend is started first; its start-up time is recorded apart, in the first row.
     """
@@ -50,11 +51,13 @@ def run_strategy(run: RunDir, strategy: Strategy, backend: Backend, context: Map
     startup = time.time() - started
     rounds = 0
     while not strategy.finished and (max_rounds is None or rounds < max_rounds):
-        row = _run_round(run, strategy, backend, context, columns)
+        row = _run_round(run, strategy, backend, context, columns, lower_is_better, observer)
         row["startup_seconds"], startup = startup, 0.0
         history.append(row)
         run.write_history(history)  # before the checkpoint: a crash between them leaves a row resume drops
         run.write_checkpoint(checkpoint_of(strategy, context))
+        if observer is not None:
+            observer.round_ended(row)
         rounds += 1
         log.info("round %d: best %s (so far %s), %d trials: %d evaluated, %d cache hits, %d failed, %.1f s",
                  row["round"], _fmt(row["best"]), _fmt(row["best_so_far"]), row["trials"], row["evaluated"],
@@ -62,7 +65,8 @@ def run_strategy(run: RunDir, strategy: Strategy, backend: Backend, context: Map
 
 
 def _run_round(run: RunDir, strategy: Strategy, backend: Backend, context: Mapping[str, Any],
-               columns: RoundColumns | None) -> dict[str, Any]:
+               columns: RoundColumns | None, lower_is_better: bool,
+               observer: RoundObserver | None) -> dict[str, Any]:
     index = strategy.round
     started = time.time()
     trials = strategy.ask()
@@ -78,6 +82,8 @@ def _run_round(run: RunDir, strategy: Strategy, backend: Backend, context: Mappi
     outcomes: list[Outcome | None] = [None] * len(trials)
 
     def deliver(key: str, outcome: Outcome, save: bool = True) -> None:
+        if save and observer is not None:
+            observer.task_done(trials[slots[key][0]], outcome)
         for position in slots[key]:
             outcomes[position] = outcome
             if not strategy.synchronous:
@@ -95,6 +101,8 @@ def _run_round(run: RunDir, strategy: Strategy, backend: Backend, context: Mappi
     if len(pending) < len(slots) and not strategy.synchronous and strategy.round == index:
         run.write_checkpoint(checkpoint_of(strategy, context))  # once for all cache hits
     counters_before = dict(backend.counters)
+    if observer is not None:
+        observer.round_started(index, strategy.planned_rounds, len(pending))
 
     def on_done(task: Task) -> None:
         outcome = load_outcome(run, task["key"])
@@ -127,9 +135,9 @@ def _run_round(run: RunDir, strategy: Strategy, backend: Backend, context: Mappi
         "evaluated": len(pending),
         "cache_hits": len(trials) - len(pending),
         "failed": sum(not told[slots[key][0]].ok for key in fresh),
-        "best": min(values) if values else None,
+        "best": (min if lower_is_better else max)(values) if values else None,
         "mean": statistics.fmean(values) if values else None,
-        "worst": max(values) if values else None,
+        "worst": (max if lower_is_better else min)(values) if values else None,
         "best_so_far": strategy.best[1] if strategy.best else None,
         "seconds": time.time() - started,
         "task_seconds": sum(told[slots[key][0]].seconds for key in fresh if told[slots[key][0]].ok),

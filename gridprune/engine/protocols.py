@@ -14,7 +14,7 @@ from gridprune.store import RunDir
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from gridprune.config import RunConfig
+Config = Any  # the run's validated config (gridprune.config.RunConfig): the engine reads none of it
 
 
 class Strategy(Protocol):
@@ -46,6 +46,20 @@ class Strategy(Protocol):
     # (e.g. a GA's population in slot order), read after `ask()`.
 
 
+class RoundObserver(Protocol):
+    """Told what the loop does as it does it (e.g. to draw a progress bar per round); every call is optional
+    to act on and must return at once."""
+
+    def round_started(self, index: int, planned: int | None, tasks: int) -> None:
+        """Round `index` (0-based) of `planned` starts, with `tasks` to run (the rest were stored)."""
+
+    def task_done(self, trial: Trial, outcome: Outcome) -> None:
+        """A task of the round has its outcome (ok or failed)."""
+
+    def round_ended(self, row: dict[str, Any]) -> None:
+        """The round's history row is written."""
+
+
 @dataclass(frozen=True)
 class Column:
     """A column a method adds to history rows and `status`: the row's `key`, shown under `header`."""
@@ -60,21 +74,27 @@ class Column:
 
 
 class Method(Protocol):
-    """A pruning method as a job type. `section` is its config key; `Settings` validates it once, in
-    `gridprune.runs`, and the typed settings are what every hook below receives as `settings`.
+    """A pruning method as a job type. `section` is its config key; `Settings` validates it once per
+    command, and the typed settings are what every hook below receives as `settings`.
+    `gridprune.methods.base.MethodBase` gives every hook but `kinds`, `new_strategy`,
+    `restore_strategy` and `export` a default.
 
-    Two hooks are optional: `status_lines(status) -> list[str]` (lines `gridprune status` prints
-    after the rounds, e.g. a training's live step and loss) and `plot(run, out)` (`status --plot`
-    of a method whose rounds are not the axis to plot against, e.g. a sweep's WER over sparsity)."""
+    `plot(run, out)` is optional: `status --plot` of a method whose rounds are not the axis to plot
+    against (e.g. a sweep's WER over sparsity)."""
 
     name: str
     section: str  # the config key of its settings
     Settings: type[BaseModel]
+    summary: str  # one line: what it prunes and how
     columns: Sequence[Column]
     round_name: str  # what a round is called in messages and reports ("generation", "step", "round")
     resumable_keys: Sequence[str]  # keys of its section that `resume --set` may change (e.g. "ga.generations")
+    datasets: Sequence[str]  # keys of its section that take a dataset (e.g. "train")
+    value_name: str  # what a trial's value is ("WER")
+    lower_is_better: bool
+    has_best: bool  # False where the result is a set of points (a sweep), none of them "the best"
 
-    def check(self, config: RunConfig, settings: Any) -> None:
+    def check(self, config: Config, settings: Any) -> None:
         """Checks before a run starts (no torch: config.json and the data files at most);
         GridpruneError (ConfigValueError naming the key) if the run cannot work."""
 
@@ -87,16 +107,16 @@ class Method(Protocol):
     def resize(self, state: dict[str, Any], settings: Any) -> dict[str, Any]:
         """The saved strategy state made to run to `settings` (after `resume --set` of a resumable key)."""
 
-    def kinds(self, config: RunConfig, settings: Any) -> Mapping[str, TaskKind]:
+    def kinds(self, config: Config, settings: Any) -> Mapping[str, TaskKind]:
         """The task kinds its trials run as, by name."""
 
-    def key_context(self, run: RunDir, config: RunConfig, settings: Any) -> dict[str, Any]:
+    def key_context(self, run: RunDir, config: Config, settings: Any) -> dict[str, Any]:
         """What besides a trial changes its outcome: model and dataset fingerprints, settings that matter."""
 
-    def new_strategy(self, run: RunDir, config: RunConfig, settings: Any) -> Strategy:
+    def new_strategy(self, run: RunDir, config: Config, settings: Any) -> Strategy:
         """The strategy of a new run."""
 
-    def restore_strategy(self, run: RunDir, state: dict[str, Any], config: RunConfig, settings: Any) -> Strategy:
+    def restore_strategy(self, run: RunDir, state: dict[str, Any], config: Config, settings: Any) -> Strategy:
         """The strategy `state_dict()` saved; EngineError naming the checkpoint if it cannot be restored."""
 
     def round_columns(self, strategy: Strategy, trials: Sequence[Trial], outcomes: Sequence[Outcome]) -> dict[str, Any]:
@@ -105,7 +125,10 @@ class Method(Protocol):
     def status_fields(self, status: dict[str, Any]) -> dict[str, Any]:
         """Keys it adds to the status summary (e.g. names it has always used)."""
 
-    def export(self, run: RunDir, config: RunConfig, settings: Any, out: Path, *, threads: int | None = None,
+    def status_lines(self, status: dict[str, Any]) -> list[str]:
+        """Lines `gridprune status` prints after the rounds (e.g. a training's live step and loss)."""
+
+    def export(self, run: RunDir, config: Config, settings: Any, out: Path, *, threads: int | None = None,
                rounds: int | None = None) -> dict[str, Any]:
         """Write the result (a pruned model) to `out` and return the report's dict (the caller saves it as
         out/report.json). `threads` and `rounds` are for the speed measurement (None: its defaults)."""

@@ -11,7 +11,7 @@ from gridprune.engine.protocols import Column
 from gridprune.store import RunDir
 
 
-def run_status(run: RunDir, planned_rounds: int | None = None,
+def summarise_run(run: RunDir, planned_rounds: int | None = None,
                history: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
     """A JSON-ready summary: rounds, best value, evaluations, cache hits, failures, timings.
 
@@ -75,21 +75,3 @@ def round_table(history: Sequence[dict[str, Any]], columns: Sequence[Column] = (
                      + f" {'-' if ratio is None else f'{ratio:.2f}':>8}")
     return lines
 
-
-def format_status(status: dict[str, Any], columns: Sequence[Column] = ()) -> str:
-    """The human-readable form of `run_status`, with the method's columns after the shared ones."""
-    planned = "?" if status["planned_rounds"] is None else status["planned_rounds"]
-    lines = [f"run {status['run_dir']} ({status['method']}): {status['rounds_completed']}/{planned} rounds"
-             + (" - finished" if status["finished"] else "")]
-    master = status["master"]
-    if master and not status["finished"]:
-        lines.append(f"master: pid {master.get('pid')} on {master.get('host')}")
-    lines += round_table(status["history"], columns)
-    best, left = status["best_value"], status["estimated_seconds_left"]
-    lines.append(
-        f"best {'-' if best is None else f'{best:.4f}'}; {status['evaluations']} evaluations, "
-        f"{status['failed']} failed, {status['cache_hits']} cache hits; elapsed {status['elapsed_seconds']:.0f} s"
-        + (f" (worker start-up {status['startup_seconds']:.0f} s)" if status["startup_seconds"] else "")
-        + ("" if status["finished"] or left is None else f", about {left:.0f} s left")
-    )
-    return "\n".join(lines)

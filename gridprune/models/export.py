@@ -1,4 +1,5 @@
-"""Exporting a physically pruned model, and the sizes its report gives (parameters, non-zero ones, bytes)."""
+"""Exporting a physically pruned model, and the sizes its report gives (parameters, non-zero ones, bytes),
+with the fields of the report contract's model entries (`gridprune.engine.report`) made from them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from torch import nn
 from gridprune.models.loading import Checkpoint
 from gridprune.models.pruned import save_model
 from gridprune.models.pruning import FfnPruner, count_parameters
+from gridprune.models.speed import SpeedFigures
 
 
 def save_pruned(checkpoint: Checkpoint, pruned: Mapping[int, Sequence[int]], granularity: int,
@@ -56,6 +58,29 @@ def size_report(before: nn.Module, before_folder: Path, after: nn.Module, after_
     return report
 
 
+def contract_fields(figures: Mapping[str, Any], when: str) -> dict[str, Any]:
+    """A model's size and WER fields of the report contract, from the `<key>_<when>` keys of `size_report` and
+    `measure_wers` in `figures` (`when`: "before" for the baseline, "after" for a pruned model)."""
+    return {"params": figures[f"params_{when}"], "nonzero_params": figures[f"nonzero_params_{when}"],
+            "bytes": figures[f"bytes_{when}"], "wer_search": figures.get(f"wer_{when}"),
+            "wer_heldout": figures.get(f"heldout_wer_{when}")}
+
+
+def speed_fields(speed: SpeedFigures) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The contract's speed fields of the baseline and of the model timed against it."""
+    return ({"decode_seconds": speed.seconds_before},
+            {"decode_seconds": speed.seconds_after, "speedup": speed.speedup, "speedup_min": speed.speedup_min,
+             "speedup_max": speed.speedup_max, "predicted_speedup": speed.predicted_speedup,
+             "speed_uncertain": speed.uncertain})
+
+
+def pair_fields(report: Mapping[str, Any], speed: SpeedFigures) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The contract fields of the baseline and of the pruned model of a one-model export, from its report's
+    `_before`/`_after` keys and its timing."""
+    before, after = speed_fields(speed)
+    return {**contract_fields(report, "before"), **before}, {**contract_fields(report, "after"), **after}
+
+
 def summary(pruned: Mapping[int, Sequence[int]], granularity: int, layers: int, params_before: int,
             params_after: int) -> dict:
     """What an export kept and removed, as report keys and one sentence (`summary`), e.g.
@@ -93,13 +118,13 @@ def measure_wers(before, after, processor, sets: dict[str, Any], threads: int) -
     with each model on `threads` threads (fixed, as for the timing: an export takes the same share of
     a node each time)."""
     from gridprune.models.evaluator import decode_dataset
-    from gridprune.progress import Progress
+    from gridprune.progress_bar import ProgressBar
 
     figures = {}
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        with Progress(2 * len(sets), "export: WER before and after", unit="decode") as progress:
+        with ProgressBar(2 * len(sets), "export: WER before and after", unit="decode") as progress:
             for prefix, dataset in sets.items():
                 for when, model in (("before", before), ("after", after)):
                     figures[f"{prefix}wer_{when}"] = decode_dataset(model, processor, dataset).result.wer

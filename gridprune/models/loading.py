@@ -53,6 +53,11 @@ def load_checkpoint(spec: str | Path) -> Checkpoint:
     return Checkpoint(path=path, model=model, processor=processor, fingerprint=checkpoint_fingerprint(path))
 
 
+def load_pruned(path: str | Path) -> Wav2Vec2ForCTC:
+    """The exported model at `path` (plain or with per-layer sizes), in eval mode on the CPU, float32."""
+    return load_model(resolve_model_path(path))
+
+
 def load_model(path: Path) -> Wav2Vec2ForCTC:
     """The checked model of the checkpoint folder `path` (no processor needed), eval mode, float32."""
     config = read_model_config(path)

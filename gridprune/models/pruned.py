@@ -9,7 +9,7 @@ record in its `config.json`, one entry per encoder layer:
 
 and the weights in exactly those shapes. The top-level `intermediate_size` is
 the widest layer's, so plain `from_pretrained` refuses such a folder with a size
-mismatch instead of loading it wrongly; `load_pruned` builds it. A layer entry
+mismatch instead of loading it wrongly; `gridprune.models.loading.load_pruned` builds it. A layer entry
 may later say per-head attention sizes (`"attention": {"heads": [{"qk": 64,
 "v": 64}, ...]}`); this version refuses a folder that does.
 """
@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from transformers import Wav2Vec2Config, Wav2Vec2ForCTC
 
-from gridprune.checkpoint_files import CheckpointError, resolve_model_path
+from gridprune.checkpoint_files import CheckpointError
 
 RECORD_KEY = "gridprune"
 RECORD_FORMAT = 1
@@ -191,9 +191,3 @@ def _materialise(model: nn.Module, path: Path) -> None:
                 raise CheckpointError(f"{path}: cannot build {module_name}.{name} from the per-layer sizes record")
             module.register_buffer(name, torch.zeros(buffer.shape, dtype=buffer.dtype))
 
-
-def load_pruned(path: str | Path) -> Wav2Vec2ForCTC:
-    """The exported model at `path` (plain or with per-layer sizes), in eval mode on the CPU, float32."""
-    from gridprune.models.loading import load_model
-
-    return load_model(resolve_model_path(path))

@@ -23,7 +23,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from gridprune.models.decoding import GreedyCtcDecoder, input_values
-from gridprune.progress import Progress
+from gridprune.progress_bar import ProgressBar
 
 DEFAULT_ROUNDS = 7
 DEFAULT_THREADS = 1  # one worker's share of a node; fixed, so that figures of two exports compare
@@ -108,7 +108,7 @@ def compare_speed(before: torch.nn.Module, after: torch.nn.Module, processor, au
         decoder = GreedyCtcDecoder(processor)
         inputs = [input_values(processor, samples) for samples in audio]
         models = {"before": before, "after": after}
-        with Progress(rounds + 2, "export: timing before and after (warm-up, rounds, FLOPs)") as progress:
+        with ProgressBar(rounds + 2, "export: timing before and after (warm-up, rounds, FLOPs)") as progress:
             with torch.inference_mode():
                 for _ in range(2):  # warm-up: allocator, kernels, caches
                     for model in models.values():

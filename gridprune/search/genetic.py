@@ -21,7 +21,7 @@ State format (``state_dict``; only dict/list/str/int/float/bool/None)::
      "slot_order": "inherited" | "shuffled" | "sorted", "crossover": "paper" | "original",
      "elitism": "paper" | "original", "rescore_best": bool,
      "keep_best": int, "generations": int, "seed": int,
-     "seed_individuals": [chromosome], "generation": int,
+     "seed_individuals": [chromosome], "reseed_generation": int | null, "generation": int,
      "population": [chromosome],        # the generation that ask() returns next
      "best": null | {"chromosome": chromosome, "fitness": float | null},
      "rng": <numpy PCG64 bit_generator.state: large ints, exact in JSON>}
@@ -30,7 +30,14 @@ A chromosome is a list of lists of block indexes in slot order (``to_json``). A
 fitness of ``null`` means failed (infinite), since JSON has no infinity. Older
 versions are refused: version 1 had no ``slot_order``, version 2 kept every
 layer's genes sorted (no slot order to inherit) and knew neither ``crossover``,
-``elitism`` nor ``rescore_best``.
+``elitism`` nor ``rescore_best``. Version 3 had no ``reseed_generation`` and never
+re-seeded: it continues as version 4 with ``reseed_generation`` null.
+
+Re-seeding (``reseed_generation``, the original code's ``if gen == 10:
+population[10] = best_chr``): the population bred after that generation gets the
+first seed individual (the L1-norm chromosome, never updated) written over its
+individual ``RESEED_POSITION``, or, in a smaller population, over its last child that
+does not hold the elite.
 """
 
 from __future__ import annotations
@@ -55,8 +62,10 @@ from gridprune.search.space import Chromosome, SearchSpace, canonical, from_json
 from gridprune.search.survival import ELITISMS, Elitism, elite_over_last_child, elites, improves, rescue_best
 
 STATE_FORMAT = "gridprune.search.GeneticSearch"
-STATE_VERSION = 3
+STATE_VERSION = 4
 MAX_PRESSURE = 100.0
+RESEED_POSITION = 10  # the original's population[10]
+ORIGINAL_RESEED_GENERATION = 10  # the original's `if gen == 10`
 _REFUSED_VERSIONS = {
     1: "it had no slot order",
     2: "it kept every layer's genes sorted, so it has no slot order to inherit",
@@ -115,6 +124,7 @@ class GeneticSearch:
         generations: int,
         seed: int,
         seed_individuals: Sequence[Chromosome] = (),
+        reseed_generation: int | None = None,
     ) -> None:
         self._configure(
             space,
@@ -129,6 +139,7 @@ class GeneticSearch:
             generations,
             seed,
             seed_individuals,
+            reseed_generation,
         )
         self._rng = np.random.default_rng(seed)
         self._generation = 0
@@ -149,6 +160,7 @@ class GeneticSearch:
         generations: int,
         seed: int,
         seed_individuals: Sequence[Chromosome],
+        reseed_generation: int | None,
     ) -> None:
         if not _is_int(population_size) or population_size < 3:
             # selection needs 3 (see select_parents)
@@ -171,8 +183,13 @@ class GeneticSearch:
             raise ValueError(f"generations must be an int >= 1, got {generations!r}")
         if not _is_int(seed) or seed < 0:
             raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+        if reseed_generation is not None and (not _is_int(reseed_generation) or reseed_generation < 0):
+            raise ValueError(f"reseed_generation must be an int >= 0 or None, got {reseed_generation!r}")
+        if reseed_generation is not None and not seed_individuals:
+            raise ValueError("reseed_generation needs a seed individual to write again")
         for chrom in seed_individuals:
             space.validate(chrom)
+        self._reseed_generation = reseed_generation
         self._space = space
         self._population_size = int(population_size)
         self._pressure = float(pressure)
@@ -269,6 +286,11 @@ class GeneticSearch:
             slot_order=self._slot_order,
             variant=self._crossover,
         )
+        if self._generation == self._reseed_generation:
+            # never over the elite (written over the last child below) nor over a kept best
+            slot = min(RESEED_POSITION, len(children) - 1 - over_last_child)
+            if slot >= 0:
+                children[slot] = self._seed_individuals[0]
         if over_last_child:
             children = elite_over_last_child(children, self._best[0])
         self._population = children + elites(pool, pool_fits, self._keep_best)
@@ -296,6 +318,7 @@ class GeneticSearch:
             "generations": self._generations,
             "seed": self._seed,
             "seed_individuals": [to_json(c) for c in self._seed_individuals],
+            "reseed_generation": self._reseed_generation,
             "generation": self._generation,
             "population": [to_json(c) for c in self._population],
             "best": None
@@ -313,6 +336,9 @@ class GeneticSearch:
                 f"a {STATE_FORMAT} state of version {version} cannot be continued by version "
                 f"{STATE_VERSION}: {_REFUSED_VERSIONS[version]}; start a new run"
             )
+        if state.get("format") == STATE_FORMAT and version == 3:
+            state = {**state, "version": STATE_VERSION, "reseed_generation": None}  # it never re-seeded
+            version = STATE_VERSION
         if state.get("format") != STATE_FORMAT or version != STATE_VERSION:
             raise ValueError(
                 f"not a {STATE_FORMAT} state of version {STATE_VERSION}: "
@@ -338,6 +364,7 @@ class GeneticSearch:
                 state["generations"],
                 state["seed"],
                 [from_json(c, space) for c in state["seed_individuals"]],
+                state["reseed_generation"],
             )
             generation = state["generation"]
             population = [from_json(c, space) for c in state["population"]]

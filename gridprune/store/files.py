@@ -77,6 +77,27 @@ def _write_temp(final: Path, data: bytes) -> Path:
     return temp
 
 
+def follow_umask(folder: Path) -> None:
+    """Give every file and folder under `folder` the permissions a new one gets under this process's umask
+    (some writers, safetensors among them, make their files private; others on a shared cluster must read
+    an export)."""
+    umask = _umask()
+    for path in [folder, *folder.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
+
+
+def _umask() -> int:
+    """This process's umask, read where Linux shows it (setting it, the only other way, races other threads)."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError):
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return umask
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Replace path with data atomically: readers see the old or the new file, never a mix."""
     path = Path(path)

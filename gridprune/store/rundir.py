@@ -64,8 +64,8 @@ class RunDir:
         return run
 
     def make_folders(self) -> None:
-        """The folders every run has (results, generations, jobs, best)."""
-        for folder in (self.results_dir, self.generations_dir, self.jobs_dir, self.best_dir):
+        """The folders every run has (results, generations, jobs); `best/` is made by the first export."""
+        for folder in (self.results_dir, self.generations_dir, self.jobs_dir):
             folder.mkdir(exist_ok=True)
 
     def replace_run_info(self, run_info: dict) -> None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from gridprune.engine.kinds import Resources, Task, TaskContext, TaskKind
-from gridprune.training.loop import Teacher, TrainingHooks, TrainSpec, train
+
+if TYPE_CHECKING:  # the loop imports torch: a method's kinds are built without it, handlers import it
+    from gridprune.training.loop import Teacher, TrainingHooks
 
 MODEL_DIR = "model"  # the artifact folder of a trained model
 
@@ -43,24 +43,28 @@ class TrainingHandler:
     """Loads the base model and the training examples once per worker; trains a copy per task."""
 
     def __init__(self, spec: TrainingFactory, threads: int):
-        from gridprune.data import read_hrl
-        from gridprune.models import load_checkpoint
+        from gridprune.models.worker import load_for_worker
         from gridprune.training.examples import load_examples
 
-        torch.set_num_threads(threads)
         self.spec, self.threads = spec, threads
         self._teachers: dict[str, Teacher] = {}  # by device: each batch's teacher output kept across tasks
-        self.checkpoint = load_checkpoint(spec.model)
-        self.examples = load_examples(read_hrl(spec.train_path, spec.train_audio_dir), self.checkpoint.processor)
+        self.checkpoint, (train_set,) = load_for_worker(threads, spec.model, [(spec.train_path, spec.train_audio_dir)])
+        self.examples = load_examples(train_set, self.checkpoint.processor)
 
     def _teacher(self, device: str) -> Teacher:
         """The unpruned base model on `device` as a teacher (copied once per worker to a GPU)."""
+        from gridprune.training.loop import Teacher
+
         if device not in self._teachers:
             model = self.checkpoint.model if device == "cpu" else copy.deepcopy(self.checkpoint.model).to(device)
             self._teachers[device] = Teacher(model)
         return self._teachers[device]
 
     def __call__(self, task: Task, context: TaskContext) -> dict[str, Any]:
+        import torch
+
+        from gridprune.training.loop import TrainSpec, train
+
         params = task["params"]
         device = "cuda" if context.device == "cuda" and torch.cuda.is_available() else "cpu"
         spec = TrainSpec.from_params(params)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gridprune.engine.artifacts import Progress
+from gridprune.engine.artifacts import SavedProgress
 from gridprune.errors import GridpruneError
 from gridprune.training.examples import Example, collate, make_batches
 from gridprune.training.schedule import SCHEDULES, Schedule, lr_factor
@@ -158,7 +158,7 @@ class Teacher:
 
 
 def train(model: torch.nn.Module, examples: Sequence[Example], spec: TrainSpec, hooks: TrainingHooks,
-          params: Mapping[str, Any], *, progress: Progress | None = None, save_every: int = 100,
+          params: Mapping[str, Any], *, progress: SavedProgress | None = None, save_every: int = 100,
           device: str = "cpu", label: str | None = None, teacher: Teacher | None = None) -> TrainResult:
     """Fine-tune `model` in place with CTC for `spec.steps` updates (continuing from `progress` if saved);
     `teacher` (its model on `device`, built for these `examples`) is distilled from when `spec.distill` > 0."""

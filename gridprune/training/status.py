@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any, Mapping
 
-from gridprune.store import atomic_write_bytes
+from gridprune.store import RunDir, atomic_write_bytes
 
 LIVE = "live.json"  # in a training task's progress folder: step, loss, updated while the task runs
 
@@ -27,26 +27,41 @@ def read_live(folder: Path) -> dict[str, Any] | None:
 
 
 def training_progress(run_root: str | Path) -> list[dict[str, Any]]:
-    """One entry per training task still running or waiting to be resumed: key, label, step, steps, loss."""
-    root = Path(run_root) / "progress"
+    """One entry per training task still running or waiting to be resumed: key, label, step, steps, loss
+    (not those whose result is stored: a task that failed for good keeps its progress, and is not resumed)."""
+    run = RunDir(run_root)
+    root = run.root / "progress"
     if not root.is_dir():
         return []
     entries = []
     for folder in sorted(root.iterdir()):
         live = read_live(folder)
-        if live is not None:
+        if isinstance(live, dict) and {"step", "steps"} <= set(live) and not _stored(run, folder.name):
             entries.append({"key": folder.name, **live})
     return entries
 
 
-def format_training(entries: list[dict[str, Any]], now: float | None = None) -> list[str]:
-    """Status lines, e.g. `training parp s=0.50: step 120/300, loss 0.412 (8 s ago)`."""
+def _stored(run: RunDir, key: str) -> bool:
+    """Whether a result of `key` is stored (looked at, not read: status changes nothing)."""
+    try:
+        return run.result_path(key).is_file()
+    except ValueError:  # not a trial key: not a task's progress folder
+        return True
+
+
+def format_training(entries: list[dict[str, Any]], now: float | None = None, stopped: bool = False) -> list[str]:
+    """Status lines, e.g. `training parp s=0.50: step 120/300, loss 0.412 (8 s ago)`; of a `stopped` run,
+    `training parp s=0.50: stopped at step 120/300, loss 0.412; resume continues it from its last save`."""
     now = time.time() if now is None else now
     lines = []
     for entry in entries:
         loss = entry.get("loss")
         resumed = f", resumed from {entry['resumed_from']}" if entry.get("resumed_from") is not None else ""
-        lines.append(f"training {entry.get('label') or entry['key'][:12]}: step {entry['step']}/{entry['steps']}"
-                     f", loss {'-' if loss is None else f'{loss:.3f}'}{resumed} "
-                     f"({now - entry.get('updated_at', now):.0f} s ago)")
+        name, step = entry.get("label") or entry["key"][:12], f"{entry['step']}/{entry['steps']}"
+        loss_text = f"loss {'-' if loss is None else f'{loss:.3f}'}"
+        if stopped:
+            lines.append(f"training {name}: stopped at step {step}, {loss_text}; resume continues it from its last save")
+        else:
+            lines.append(f"training {name}: step {step}, {loss_text}{resumed} "
+                         f"({now - entry.get('updated_at', now):.0f} s ago)")
     return lines

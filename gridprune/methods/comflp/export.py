@@ -1,11 +1,12 @@
-"""Export of CoMFLP's best set: the model without those layers, saved plain, and its report."""
+"""Export of CoMFLP's best set: the model without those layers, saved plain, and its report (the report
+contract's one model: the export folder itself, labelled by the layers it lacks)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from gridprune.engine import artifact_dir, read_checkpoint
+from gridprune.engine import artifact_dir, read_checkpoint, single_model_report
 from gridprune.store import RunDir, StoreError
 
 
@@ -22,7 +23,7 @@ def export_best(run: RunDir, config: Any, settings: Any, out: Path, *, threads: 
     """Write the best candidate with fewer layers to `out` (plain transformers reloads it); its report."""
     from gridprune.data import read_hrl
     from gridprune.models import load_checkpoint
-    from gridprune.models.export import measure_wers, size_report
+    from gridprune.models.export import measure_wers, pair_fields, size_report
     from gridprune.models.loading import load_model
     from gridprune.models.layers import save_dropped
     from gridprune.models.speed import DEFAULT_ROUNDS, DEFAULT_THREADS, DEFAULT_UTTERANCES, compare_speed
@@ -47,9 +48,13 @@ def export_best(run: RunDir, config: Any, settings: Any, out: Path, *, threads: 
                           sets[""].head(DEFAULT_UTTERANCES).audio(), rounds=rounds or DEFAULT_ROUNDS, threads=threads)
     report.update(speed.report())
     report["speed_summary"] = speed.describe()
+    named = ", ".join(map(str, dropped))
+    baseline, fields = pair_fields(report, speed)
+    report.update(single_model_report(f"without layers {named}", fields, config.model, baseline))
     report.update(_search_keys(run, state))
-    report["summary"] = (f"removed encoder layers {', '.join(map(str, dropped))} of {layers_before} "
-                         f"({layers_before} -> {report['layers_after']} layers); {report['params_after']:,} of "
+    which = "layer" if len(dropped) == 1 else "layers"
+    report["summary"] = (f"removed encoder {which} {named} (numbered from 0) of the {layers_before}: "
+                         f"{layers_before} -> {report['layers_after']} layers; {report['params_after']:,} of "
                          f"{report['params_before']:,} parameters kept ({report['params_kept']:.1%})")
     return report
 

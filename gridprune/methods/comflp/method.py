@@ -8,48 +8,30 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from gridprune.engine import Column, Outcome, Resources, TaskKind, Trial, artifact_file
+from gridprune.methods.base import MethodBase, model_shape
 from gridprune.methods.comflp.settings import SECTION, ComflpSettings, analysis_params, check_settings
 from gridprune.methods.comflp.strategy import ANALYSIS, EVALUATION, ComflpStrategy
 from gridprune.methods.comflp.tasks import MATRIX_JSON, AnalysisFactory, EvaluationFactory, read_matrix
 from gridprune.store import RunDir
 
-KEY_FORMAT = 1  # bump when what a comflp trial's outcome depends on changes
-
-
-class Comflp:
+class Comflp(MethodBase):
     """CoMFLP (correlation-guided layer pruning) and its GLP baseline."""
 
     name = "comflp"
     section = SECTION
     Settings = ComflpSettings
-    round_name = "round"
-    resumable_keys: Sequence[str] = ()
+    summary = ("CoMFLP: drops whole encoder layers, chosen by how well the layers' correlation says their "
+               "input predicts their output, then scored by WER (or GLP: greedy removal by WER)")
     columns = (Column("phase", "phase"), Column("best_dropped", "dropped"))
+    key_format = 1  # bump when what a comflp trial's outcome depends on changes
 
     def check(self, config: Any, settings: ComflpSettings) -> None:
         """The settings against the model's `config.json` (no torch); ConfigValueError naming the key."""
-        from gridprune.checkpoint_files import check_checkpoint_folder, encoder_shape, resolve_model_path
-
-        from gridprune.config import ConfigValueError, FitnessSettings
-
-        path = resolve_model_path(config.model)
-        check_checkpoint_folder(path)
-        check_settings(settings, encoder_shape(path).layers)
-        if config.fitness != FitnessSettings():
-            raise ConfigValueError("fitness", "comflp scores every candidate by corpus WER on the whole search set; "
-                                              "the fitness section is ga_blocks' (remove it)")
-
-    def unchangeable(self) -> dict[str, str]:
-        """Every key: the saved strategy and its results were made with them."""
-        return {f"{SECTION}.{name}": "the saved search was built with it" for name in ComflpSettings.model_fields}
+        check_settings(settings, model_shape(config).layers)
 
     def planned_rounds(self, settings: ComflpSettings) -> int | None:
         """Two (analysis, candidates), or one per layer GLP removes."""
         return settings.drop if settings.search == "glp" else 2
-
-    def resize(self, state: dict[str, Any], settings: ComflpSettings) -> dict[str, Any]:
-        """Nothing of comflp may change on resume, so the state stays as saved."""
-        return state
 
     def kinds(self, config: Any, settings: ComflpSettings) -> Mapping[str, TaskKind]:
         """The evaluation kind, and the analysis kind unless GLP runs (it needs no matrix)."""
@@ -62,11 +44,8 @@ class Comflp:
                                        Resources(cpus=1, mem_gb=8.0, time_min=120), tasks_per_job=1)
         return kinds
 
-    def key_context(self, run: RunDir, config: Any, settings: ComflpSettings) -> dict[str, Any]:
-        """Model and search-set fingerprints: what the outcome of a comflp trial depends on besides its params."""
-        info = run.run_info
-        return {"method": self.name, "format": KEY_FORMAT, "model_fingerprint": info["model_fingerprint"],
-                "dataset_fingerprint": info["dataset_fingerprint"], "score": "corpus"}
+    def key_settings(self, config: Any, settings: ComflpSettings) -> dict[str, Any]:
+        return {"score": "corpus"}
 
     def new_strategy(self, run: RunDir, config: Any, settings: ComflpSettings) -> ComflpStrategy:
         from gridprune.checkpoint_files import encoder_shape, resolve_model_path
@@ -89,9 +68,10 @@ class Comflp:
     def round_columns(self, strategy: ComflpStrategy, trials: Sequence[Trial],
                       outcomes: Sequence[Outcome]) -> dict[str, Any]:
         phase = "glp" if strategy.glp is not None else ("analysis" if trials[0].kind == ANALYSIS else "candidates")
-        best = strategy.best
-        columns: dict[str, Any] = {"phase": phase,
-                                   "best_dropped": None if best is None else ",".join(map(str, best[0].params["dropped"]))}
+        # GLP: the set each step chose (its strategy's best is the last step's alone)
+        chosen = strategy.glp.best.layers if strategy.glp is not None and strategy.glp.best else (
+            strategy.best[0].params["dropped"] if strategy.best else None)
+        columns: dict[str, Any] = {"phase": phase, "best_dropped": None if chosen is None else ",".join(map(str, chosen))}
         if phase == "analysis" and outcomes[0].ok:
             columns["matrix_seconds"] = outcomes[0].metrics.get("matrix_seconds")
             columns["states_seconds"] = outcomes[0].metrics.get("states_seconds")

@@ -6,10 +6,12 @@ from typing import Literal
 
 from pydantic import Field
 
-from gridprune.config import ConfigValueError, Section
-from gridprune.search.layer_sets import DEFAULT_EXHAUSTIVE_LIMIT, layer_set_count
+from gridprune.sections import ConfigValueError, Section
+from gridprune.search.layer_sets import (DEFAULT_EXHAUSTIVE_LIMIT, EXHAUSTIVE_SECONDS_PER_SET,
+                                         exhaustive_seconds, how_long, layer_set_count)
 
 SECTION = "comflp"
+EXHAUSTIVE_MAX_SECONDS = 3600  # refused above, whatever the limit: beam and greedy take milliseconds
 
 
 class ComflpSettings(Section):
@@ -46,11 +48,24 @@ def check_settings(settings: ComflpSettings, layers: int) -> None:
         raise ConfigValueError(f"{key}.drop", f"{settings.drop} must be below the model's {layers} encoder layers "
                                               "(at least one layer is kept)")
     if settings.search == "exhaustive":
-        count = layer_set_count(layers, settings.drop)
-        if count > settings.exhaustive_limit:
-            raise ConfigValueError(f"{key}.search", f"exhaustive over {count} sets of {settings.drop} of {layers} "
-                                                    f"layers exceeds {key}.exhaustive_limit ({settings.exhaustive_limit}); "
-                                                    "use beam or greedy, or raise the limit")
+        check_exhaustive(settings, layers)
+
+
+def check_exhaustive(settings: ComflpSettings, layers: int) -> None:
+    """ConfigValueError if the exhaustive search ranks more sets than the limit, or would take over an hour."""
+    count = layer_set_count(layers, settings.drop)
+    seconds = exhaustive_seconds(count)
+    sets = f"exhaustive over {count:,} sets of {settings.drop} of {layers} layers"
+    estimate = f"would take {how_long(seconds)} ({EXHAUSTIVE_SECONDS_PER_SET * 1e6:.1f} µs a set)"
+    too_long = seconds > EXHAUSTIVE_MAX_SECONDS
+    if count > settings.exhaustive_limit:
+        advice = "use beam or greedy" if too_long else "use beam or greedy, or raise the limit"
+        raise ConfigValueError(f"{SECTION}.search", f"{sets} exceeds {SECTION}.exhaustive_limit "
+                                                    f"({settings.exhaustive_limit:,}) and {estimate}; {advice}")
+    if too_long:
+        raise ConfigValueError(f"{SECTION}.exhaustive_limit", f"{settings.exhaustive_limit:,} lets the search rank "
+                                                              f"every set, but {sets} {estimate}, over the hour "
+                                                              "gridprune allows; use beam or greedy")
 
 
 def analysis_params(settings: ComflpSettings, seed: int) -> dict:

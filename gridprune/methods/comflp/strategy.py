@@ -4,7 +4,9 @@
 correlation matrix), after which the coarse search over the matrix runs here, in the master
 (milliseconds); round 1 scores its top candidates by WER, as independent evaluation trials.
 `search: glp` runs `drop` rounds of GLP, each one evaluation per remaining layer. The best is the
-lowest WER told (ties: the earlier candidate of the coarse ranking, or GLP's own rule).
+lowest WER told (ties: the earlier candidate of the coarse ranking); GLP's is the set its last step
+chooses, so before that step there is none (each earlier step's set drops fewer layers than asked, and
+its WER, the round's best, would read as a best so far that rises).
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ class ComflpStrategy:
     @property
     def best(self) -> tuple[Trial, float] | None:
         if self.glp is not None:
-            chosen = self.glp.best
+            chosen = self.glp.best if self.glp.done else None  # an earlier step's set drops fewer layers
             return None if chosen is None else (drop_trial(chosen.layers), chosen.score)
         scored = [(wer, rank, c.layers) for rank, c in enumerate(self.coarse)
                   if (wer := self.wers.get(c.layers)) is not None]

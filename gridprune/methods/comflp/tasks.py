@@ -20,19 +20,12 @@ STATES_NPY = "states.npy"
 MATRIX_FORMAT = "gridprune.comflp.matrix"
 
 
-def _set_threads(threads: int) -> None:
-    import torch
+def _load(threads: int, model: str, data: str, audio_dir: str | None) -> tuple[Any, Any, str]:
+    """On `threads` threads: the checkpoint, the search set and the search set's fingerprint."""
+    from gridprune.models.worker import load_for_worker
 
-    torch.set_num_threads(max(1, threads))
-
-
-def _load(model: str, data: str, audio_dir: str | None) -> tuple[Any, Any, str]:
-    """The checkpoint, the search set and the search set's fingerprint."""
-    from gridprune.data import read_hrl
-    from gridprune.models import load_checkpoint
-
-    dataset = read_hrl(data, audio_dir)
-    return load_checkpoint(model), dataset, dataset.fingerprint()
+    checkpoint, (dataset,) = load_for_worker(threads, model, [(data, audio_dir)])
+    return checkpoint, dataset, dataset.fingerprint()
 
 
 def _check_same(run: Any, model_fingerprint: str, dataset_fingerprint: str) -> None:
@@ -67,15 +60,14 @@ class AnalysisFactory:
     audio_dir: str | None = None
 
     def __call__(self, threads: int) -> AnalysisHandler:
-        _set_threads(threads)
-        return AnalysisHandler(self)
+        return AnalysisHandler(self, threads)
 
 
 class AnalysisHandler:
     """Pooled hidden states of every layer boundary on the search set, then the correlation matrix."""
 
-    def __init__(self, spec: AnalysisFactory):
-        self.loaded = _load(spec.model, spec.data, spec.audio_dir)
+    def __init__(self, spec: AnalysisFactory, threads: int):
+        self.loaded = _load(threads, spec.model, spec.data, spec.audio_dir)
 
     def __call__(self, task: Task, context: TaskContext) -> dict[str, Any]:
         from gridprune.models.layers import dataset_pooled_states
@@ -125,17 +117,16 @@ class EvaluationFactory:
     cache_bytes: int | None = None
 
     def __call__(self, threads: int) -> EvaluationHandler:
-        _set_threads(threads)
-        return EvaluationHandler(self)
+        return EvaluationHandler(self, threads)
 
 
 class EvaluationHandler:
     """WER on the search set of the model without a task's `dropped` layers, from cached hidden states."""
 
-    def __init__(self, spec: EvaluationFactory):
+    def __init__(self, spec: EvaluationFactory, threads: int):
         from gridprune.models.layers import DroppedLayerEvaluator
 
-        checkpoint, dataset, self.dataset_fingerprint = _load(spec.model, spec.data, spec.audio_dir)
+        checkpoint, dataset, self.dataset_fingerprint = _load(threads, spec.model, spec.data, spec.audio_dir)
         self.evaluator = DroppedLayerEvaluator(checkpoint, dataset, cache_bytes=spec.cache_bytes)
 
     def __call__(self, task: Task, context: TaskContext) -> dict[str, Any]:

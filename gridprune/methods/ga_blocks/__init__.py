@@ -10,49 +10,44 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from gridprune.config import FitnessSettings, RunConfig
-from gridprune.engine import Column, EngineError, Outcome, Resources, TaskKind, Trial
+from gridprune.engine import EngineError, Outcome, Resources, TaskKind, Trial
+from gridprune.methods.base import MethodBase, model_shape
 from gridprune.methods.ga_blocks.handler import FfnHandler, FfnHandlerFactory, FfnWorkerSpec
-from gridprune.methods.ga_blocks.settings import GaSettings, search_space
+from gridprune.methods.ga_blocks.settings import FitnessSettings, GaSettings, search_space
 from gridprune.methods.ga_blocks.strategy import (KIND, GaStrategy, chromosome_mapping, new_search,
                                                   subsample_indices, subset_indices)
 from gridprune.search import SearchSpace
 from gridprune.store import RunDir
 
-__all__ = ["KIND", "FfnHandler", "FfnHandlerFactory", "FfnWorkerSpec", "GaBlocks", "GaSettings", "GaStrategy",
-           "chromosome_mapping", "key_context", "new_search", "search_space", "subsample_indices", "subset_indices"]
+__all__ = ["KIND", "FfnHandler", "FfnHandlerFactory", "FfnWorkerSpec", "FitnessSettings", "GaBlocks", "GaSettings",
+           "GaStrategy", "chromosome_mapping", "fitness_key", "new_search", "search_space", "subsample_indices",
+           "subset_indices"]
 
 
-def key_context(model_fingerprint: str, dataset_fingerprint: str, space: SearchSpace,
-                fitness: FitnessSettings) -> dict[str, Any]:
-    """What, besides a trial's blocks and utterances, names its result: model, dataset, layout, fitness options."""
-    return {"method": GaBlocks.name, "model_fingerprint": model_fingerprint, "dataset_fingerprint": dataset_fingerprint,
-            "layers": list(space.layers), "granularity": space.granularity, "score": fitness.score,
+def fitness_key(space: SearchSpace, fitness: FitnessSettings) -> dict[str, Any]:
+    """What, besides a trial's blocks and utterances, its result depends on: the layout and the fitness options."""
+    return {"layers": list(space.layers), "granularity": space.granularity, "score": fitness.score,
             "normalise": fitness.normalise, "subsample": fitness.subsample}
 
 
-class GaBlocks:
+class GaBlocks(MethodBase):
     """The `ga_blocks` job type."""
 
     name = "ga_blocks"
     section = "ga"
     Settings = GaSettings
+    summary = ("the seed paper's genetic search over blocks of FFN rows to remove in each encoder layer, "
+               "scored by the WER of the physically pruned model")
     round_name = "generation"
     resumable_keys = ("ga.generations",)
-    columns: Sequence[Column] = ()
 
-    def check(self, config: RunConfig, settings: GaSettings) -> None:
+    def check(self, config: Any, settings: GaSettings) -> None:
         """Every check of the settings against the model that needs no torch: layers, blocks, granularity."""
-        from gridprune.checkpoint_files import check_checkpoint_folder, encoder_shape, resolve_model_path
-
-        path = resolve_model_path(config.model)
-        check_checkpoint_folder(path)
-        shape = encoder_shape(path)
+        shape = model_shape(config)
         search_space(settings, shape.layers, shape.ffn_width)
 
     def unchangeable(self) -> dict[str, str]:
-        return {f"{self.section}.{name}": "the saved search state was built with it"
-                for name in self.Settings.model_fields if name != "generations"}
+        return {**super().unchangeable(), f"{self.section}.fitness": "every result is keyed by the fitness settings"}
 
     def planned_rounds(self, settings: GaSettings) -> int:
         return settings.generations
@@ -62,23 +57,22 @@ class GaBlocks:
         continues exactly as one planned that long from the start."""
         return {**state, "search": {**state["search"], "generations": settings.generations}}
 
-    def _space(self, config: RunConfig, settings: GaSettings):
+    def _space(self, config: Any, settings: GaSettings):
         from gridprune.checkpoint_files import encoder_shape, resolve_model_path
 
         return search_space(settings, encoder_shape(resolve_model_path(config.model)).layers)
 
-    def kinds(self, config: RunConfig, settings: GaSettings) -> Mapping[str, TaskKind]:
+    def kinds(self, config: Any, settings: GaSettings) -> Mapping[str, TaskKind]:
         space = self._space(config, settings)
         spec = FfnWorkerSpec(model=config.model, data=config.data.path, audio_dir=config.data.audio_dir,
                              granularity=space.granularity, start_layer=min(space.layers),
-                             score=config.fitness.score, normalise=config.fitness.normalise)
+                             score=settings.fitness.score, normalise=settings.fitness.normalise)
         return {KIND: TaskKind(KIND, FfnHandlerFactory(spec), Resources(cpus=2, mem_gb=4.0, time_min=60), at_start=True)}
 
-    def key_context(self, run: RunDir, config: RunConfig, settings: GaSettings) -> dict[str, Any]:
-        return key_context(run.run_info["model_fingerprint"], run.run_info["dataset_fingerprint"],
-                           self._space(config, settings), config.fitness)
+    def key_settings(self, config: Any, settings: GaSettings) -> dict[str, Any]:
+        return fitness_key(self._space(config, settings), settings.fitness)
 
-    def new_strategy(self, run: RunDir, config: RunConfig, settings: GaSettings) -> GaStrategy:
+    def new_strategy(self, run: RunDir, config: Any, settings: GaSettings) -> GaStrategy:
         from gridprune.data import read_hrl
         from gridprune.models import load_checkpoint
         from gridprune.models.pruning import block_l1_norms, block_size
@@ -90,15 +84,15 @@ class GaBlocks:
         block_size(checkpoint.model, settings.granularity)  # fail early on a granularity that does not fit
         seeds = ([l1_seed(block_l1_norms(checkpoint.model, space.layers, space.granularity), space)]
                  if settings.l1_seed else [])
-        fitness = config.fitness
+        fitness = settings.fitness
         # the elite is scored again whenever the data an individual is scored on changes between generations
         rescore_best = (fitness.subset is not None and fitness.subset < len(dataset)) or fitness.subsample is not None
         search = new_search(settings, space, config.seed, seeds, rescore_best=rescore_best)
         return GaStrategy(search, fitness, config.seed, len(dataset))
 
-    def restore_strategy(self, run: RunDir, state: dict[str, Any], config: RunConfig, settings: GaSettings) -> GaStrategy:
+    def restore_strategy(self, run: RunDir, state: dict[str, Any], config: Any, settings: GaSettings) -> GaStrategy:
         try:
-            return GaStrategy.from_state_dict(state, config.fitness, config.seed)
+            return GaStrategy.from_state_dict(state, settings.fitness, config.seed)
         except (ValueError, KeyError, TypeError) as exc:
             raise EngineError(f"checkpoint.json: the saved GA state cannot be restored: {exc}") from None
 
@@ -118,8 +112,8 @@ class GaBlocks:
                                                                   key=lambda item: int(item[0]))]
                                     if best else None)}  # per pruned layer, its blocks sorted
 
-    def export(self, run: RunDir, config: RunConfig, settings: GaSettings, out: Path, *, threads: int | None = None,
+    def export(self, run: RunDir, config: Any, settings: GaSettings, out: Path, *, threads: int | None = None,
                rounds: int | None = None) -> dict[str, Any]:
         from gridprune.methods.ga_blocks.export import export_best
 
-        return export_best(run, config, out, threads=threads, rounds=rounds)
+        return export_best(run, config, settings, out, threads=threads, rounds=rounds)

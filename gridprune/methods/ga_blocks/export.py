@@ -1,15 +1,18 @@
-"""Export of a `ga_blocks` run: the best chromosome as a physically smaller checkpoint, with its report."""
+"""Export of a `ga_blocks` run: the best chromosome as a physically smaller checkpoint, with its report
+(the report contract's one model: the export folder itself)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from gridprune.config import RunConfig
-from gridprune.engine import read_checkpoint
+from gridprune.engine import read_checkpoint, single_model_report
+from gridprune.methods.ga_blocks.settings import GaSettings
 from gridprune.methods.ga_blocks.strategy import chromosome_mapping
 from gridprune.search import SearchSpace, from_json
 from gridprune.store import RunDir, StoreError
+
+LABEL = "best individual"  # the contract's label of the one model
 
 
 def best_of(run: RunDir) -> tuple[SearchSpace, Any, float]:
@@ -23,7 +26,7 @@ def best_of(run: RunDir) -> tuple[SearchSpace, Any, float]:
     return space, from_json(state["best"]["chromosome"], space), state["best"]["fitness"]
 
 
-def export_best(run: RunDir, config: RunConfig, out: Path, *, threads: int | None = None,
+def export_best(run: RunDir, config: Any, settings: GaSettings, out: Path, *, threads: int | None = None,
                 rounds: int | None = None) -> dict[str, Any]:
     """Write the best individual so far as a pruned checkpoint to `out`; returns its report.
 
@@ -32,24 +35,25 @@ def export_best(run: RunDir, config: RunConfig, out: Path, *, threads: int | Non
     """
     from gridprune.data import read_hrl
     from gridprune.models import load_checkpoint
-    from gridprune.models.export import measure_wers, save_pruned, size_report, summary
+    from gridprune.models.export import measure_wers, pair_fields, save_pruned, size_report, summary
     from gridprune.models.loading import load_model
     from gridprune.models.speed import DEFAULT_ROUNDS, DEFAULT_THREADS, DEFAULT_UTTERANCES, compare_speed
-    from gridprune.progress import Progress
+    from gridprune.progress_bar import ProgressBar
 
     space, best, fitness = best_of(run)
     pruned = {layer: list(blocks) for layer, blocks in zip(space.layers, best)}
     threads = threads or DEFAULT_THREADS
-    with Progress(3, "export", unit="step") as progress:
+    with ProgressBar(3, "export", unit="step") as progress:
         progress.note(f"loading {config.model}")
         checkpoint = load_checkpoint(config.model)
         sets = {"": read_hrl(config.data.path, config.data.audio_dir)}
         if config.heldout:
             sets["heldout_"] = read_hrl(config.heldout.path, config.heldout.audio_dir)
         report: dict[str, Any] = {
+            "method": "ga_blocks",
             "chromosome": chromosome_mapping(best, space),
             "fitness_recorded": fitness,
-            "fitness_subset": config.fitness.subset,
+            "fitness_subset": settings.fitness.subset,
             "granularity": space.granularity,
         }
         progress.note("writing the pruned model")
@@ -64,6 +68,8 @@ def export_best(run: RunDir, config: RunConfig, out: Path, *, threads: int | Non
                               threads=threads)
         report.update(speed.report())
         report["speed_summary"] = speed.describe()
+        baseline, fields = pair_fields(report, speed)
+        report.update(single_model_report(LABEL, fields, config.model, baseline))
         progress.step("speed")
     report["size_ratio"] = report["params_kept"]
     report.update(summary(pruned, space.granularity, len(checkpoint.model.wav2vec2.encoder.layers),

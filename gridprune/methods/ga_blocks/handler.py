@@ -33,18 +33,13 @@ class FfnHandler:
     """Evaluates `ffn_eval` tasks against a checkpoint and dataset loaded once."""
 
     def __init__(self, spec: FfnWorkerSpec, threads: int):
-        import torch
-
-        from gridprune.data import read_hrl
-        from gridprune.models import Evaluator, load_checkpoint
+        from gridprune.models import Evaluator
         from gridprune.models.pruning import FfnPruner
+        from gridprune.models.worker import load_for_worker
 
-        torch.set_num_threads(threads)
         self.spec = spec
-        log.info("loading the model %s", spec.model)
-        checkpoint = load_checkpoint(spec.model)
+        checkpoint, (dataset,) = load_for_worker(threads, spec.model, [(spec.data, spec.audio_dir)])
         self.pruner = FfnPruner(checkpoint.model, spec.granularity)
-        dataset = read_hrl(spec.data, spec.audio_dir)
         log.info("caching the front end of %d utterances", len(dataset))
         self.evaluator = Evaluator(checkpoint, dataset, start_layer=spec.start_layer)
 

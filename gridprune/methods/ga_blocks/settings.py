@@ -6,23 +6,41 @@ from typing import Literal
 
 from pydantic import Field
 
-from gridprune.config import ConfigValueError, Section
 from gridprune.search import SearchSpace
+from gridprune.sections import ConfigValueError, Section
+
+
+class FitnessSettings(Section):
+    """`ga.fitness`: what the search scores its individuals on, and how (all of it keys the results)."""
+
+    subset: int | None = Field(None, gt=0, description="utterances per generation (seeded); null = all")
+    score: Literal["corpus", "utterance_mean"] = Field(
+        "corpus", description="corpus WER, or the mean of per-utterance WERs (the original code's)")
+    normalise: bool = Field(
+        True, description="normalise texts before scoring; false = lower-case, split on single spaces (the original)")
+    subsample: float | None = Field(
+        None, gt=0, le=1,
+        description="each evaluation scores this fraction of the utterances, drawn from (seed, generation, individual)")
 
 
 class GaSettings(Section):
     """The `ga:` section; defaults are the paper's where it has one, and the GA's operators
     (slot order, crossover, elitism) default to the original code's."""
 
-    population: int = Field(100, ge=3)
-    generations: int = Field(70, ge=1)
-    pressure: float = Field(3.0, gt=0)
-    granularity: int = Field(32, gt=0)
-    pruned_blocks: int | list[int] = Field(20, description="per layer, or one number for every pruned layer")
-    layers: Literal["all"] | list[int] = "all"
-    l1_seed: bool = True
-    mutation_rate: float = Field(0.0, ge=0, le=1)
-    keep_best: int = Field(0, ge=0)
+    population: int = Field(100, ge=3, description="individuals per generation")
+    generations: int = Field(70, ge=1, description="generations to run (`resume --set` may raise it)")
+    pressure: float = Field(3.0, gt=0, description="selective pressure of the rank-exponential selection")
+    granularity: int = Field(32, gt=0, description="each layer's FFN width is cut into this many equal blocks")
+    pruned_blocks: int | list[int] = Field(20, description="blocks removed per layer, or a list: one per pruned layer")
+    layers: Literal["all"] | list[int] = Field("all", description="the encoder layers pruned (indexes from 0)")
+    l1_seed: bool = Field(True, description="one initial individual from L1-norm pruning")
+    l1_reseed: bool = Field(
+        True, description="write the L1 chromosome again over individual 10 of the population bred after "
+                          "generation 10 (the original code's); false: never")
+    mutation_rate: float = Field(0.0, ge=0, le=1, description="extra per-gene mutation, in its slot (gridprune's; "
+                                                              "the paper and the original: 0)")
+    keep_best: int = Field(0, ge=0, description="copy the k best into the next generation (gridprune's; the "
+                                                "paper and the original: 0)")
     slot_order: Literal["inherited", "shuffled", "sorted"] = Field(
         "inherited", description="how crossover pairs the parents' genes: slot by slot in the order children "
                                  "inherit (the original code), re-shuffled, or sorted")
@@ -32,6 +50,7 @@ class GaSettings(Section):
     elitism: Literal["paper", "original"] = Field(
         "original", description="paper: the best so far replaces the worst before breeding; original: it "
                                 "overwrites the last child and is evaluated again, ties update it")
+    fitness: FitnessSettings = Field(FitnessSettings(), description="what an individual is scored on")
 
 
 def search_space(settings: GaSettings, layer_count: int, ffn_width: int | None = None) -> SearchSpace:

@@ -11,10 +11,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from gridprune.config import FitnessSettings
 from gridprune.engine import EngineError, Outcome, Trial
-from gridprune.methods.ga_blocks.settings import GaSettings
+from gridprune.methods.ga_blocks.settings import FitnessSettings, GaSettings
 from gridprune.search import Chromosome, GeneticSearch, SearchSpace, canonical, to_json
+from gridprune.search.genetic import ORIGINAL_RESEED_GENERATION
 
 KIND = "ffn_eval"
 
@@ -27,6 +27,7 @@ def new_search(settings: GaSettings, space: SearchSpace, seed: int, seed_individ
         keep_best=settings.keep_best, slot_order=settings.slot_order, crossover=settings.crossover,
         elitism=settings.elitism, rescore_best=rescore_best, generations=settings.generations,
         seed=seed, seed_individuals=seed_individuals,
+        reseed_generation=ORIGINAL_RESEED_GENERATION if settings.l1_reseed and seed_individuals else None,
     )
 
 

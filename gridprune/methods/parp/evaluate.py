@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-
 from gridprune.engine.kinds import Task, TaskContext
 
 
@@ -27,14 +25,10 @@ class EvaluateHandler:
     model (training changes the feature projection and positional convolution too, so no cached front end)."""
 
     def __init__(self, spec: EvaluateFactory, threads: int):
-        from gridprune.data import read_hrl
-        from gridprune.models import load_checkpoint
+        from gridprune.models.worker import load_for_worker
 
-        torch.set_num_threads(threads)
-        self.checkpoint = load_checkpoint(spec.model)
-        self.sets = {"wer": read_hrl(*spec.data)}
-        if spec.heldout is not None:
-            self.sets["heldout_wer"] = read_hrl(*spec.heldout)
+        self.checkpoint, (search, heldout) = load_for_worker(threads, spec.model, [spec.data, spec.heldout])
+        self.sets = {"wer": search} if heldout is None else {"wer": search, "heldout_wer": heldout}
 
     def __call__(self, task: Task, context: TaskContext) -> dict[str, Any]:
         from gridprune.methods.parp.pruning import measured_sparsity

@@ -1,5 +1,6 @@
 """Export of a PARP sweep: each trained model as a dense checkpoint (zeros in place) that plain
-transformers reloads, its sparse form (bitmask or CSR) with its measured size, and one report of the sweep."""
+transformers reloads, its sparse form (bitmask or CSR) with its measured size, and one report of the sweep:
+in the report contract, one model per point (`<point>/model`), the most sparse point (the one timed) its headline."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from typing import Any
 
 import torch
 
-from gridprune.config import RunConfig
-from gridprune.engine import EngineError, artifact_dir
+from gridprune.engine import BASELINE_LABEL, EngineError, artifact_dir, model_entry
 from gridprune.methods.parp.settings import ParpSettings
-from gridprune.methods.parp.strategy import UNPRUNED, saved_sweep
+from gridprune.methods.parp.strategy import UNPRUNED, headline, saved_sweep
 from gridprune.store import RunDir
 
 SPARSE_FILE = "sparse.pt"  # gridprune.models.sparse_file: the pruned matrices stored sparse, the rest dense
+MODEL_FOLDER = "model"  # of each point's folder: the dense checkpoint
 NO_SPEEDUP = ("unstructured sparsity gives no dense speedup: the pruned model has the dense shapes and "
               "runs the same dense kernels; the gain is storage (the sparse file) only")
 
@@ -32,13 +33,13 @@ def _slug(label: str) -> str:
     return re.sub(r"[^\w.-]+", "_", label.replace(" s=", "_s"))
 
 
-def export_sweep(run: RunDir, config: RunConfig, settings: ParpSettings, out: Path, *,
+def export_sweep(run: RunDir, config: Any, settings: ParpSettings, out: Path, *,
                  threads: int | None = None, rounds: int | None = None) -> dict[str, Any]:
     """Write every evaluated point to out/<label>/ (model/, sparse.pt) and return the sweep's report."""
     from gridprune.data import read_hrl
     from gridprune.methods.parp.pruning import measured_sparsity
     from gridprune.models import load_checkpoint
-    from gridprune.models.export import size_report
+    from gridprune.models.export import contract_fields, size_report, speed_fields
     from gridprune.models.pruned import save_model
     from gridprune.models.speed import (
         DEFAULT_ROUNDS,
@@ -57,54 +58,50 @@ def export_sweep(run: RunDir, config: RunConfig, settings: ParpSettings, out: Pa
     base_sparse = out / f"unpruned_{SPARSE_FILE}"
     dense_sparse_bytes = save_sparse_model(base.model, base_sparse, settings.prune_biases)
     base_sparse.unlink()
-    points, most_sparse = [], None
+    points, models = [], {}
     for row in sweep.points():
         if row["key"] is None or row["wer"] is None:
             continue  # not trained or not evaluated (yet)
         folder = out / _slug(row["label"])
         model = load_checkpoint(artifact_dir(run, row["key"]) / "model").model
-        layout = save_model(model, base.processor, folder / "model")
+        layout = save_model(model, base.processor, folder / MODEL_FOLDER)
         sparse_bytes = save_sparse_model(model, folder / SPARSE_FILE, settings.prune_biases)
         point = {
             **row, "layout": layout, **measured_sparsity(model, settings.prune_biases),
-            **size_report(base.model, base.path, model, folder / "model"),
+            **size_report(base.model, base.path, model, folder / MODEL_FOLDER),
             "sparse_bytes": sparse_bytes, "sparse_bytes_unpruned": dense_sparse_bytes,
             "wer_before": before.get("wer"), "wer_after": row["wer"],
             "heldout_wer_before": before.get("heldout_wer"), "heldout_wer_after": row["heldout_wer"],
             "folder": folder.name,
         }
         points.append(point)
-        if most_sparse is None or (row["sparsity"], row["variant"] == "parp") > most_sparse[0]:
-            most_sparse = ((row["sparsity"], row["variant"] == "parp"), model, row["label"])
+        models[row["label"]] = model
     if not points:
         raise EngineError(f"{run.root}: no trained model has been evaluated yet; nothing to export")
-    report: dict[str, Any] = {"points": points, "wer_before": before.get("wer"),
+    main = headline(points)
+    report: dict[str, Any] = {"method": "parp", "points": points, "wer_before": before.get("wer"),
                               "heldout_wer_before": before.get("heldout_wer"), "no_speedup": NO_SPEEDUP}
     audio = read_hrl(config.data.path, config.data.audio_dir).head(DEFAULT_UTTERANCES).audio()
-    speed = compare_speed(base.model, most_sparse[1], base.processor, audio, rounds=rounds or DEFAULT_ROUNDS,
+    speed = compare_speed(base.model, models[main], base.processor, audio, rounds=rounds or DEFAULT_ROUNDS,
                           threads=threads or DEFAULT_THREADS)
     report.update(speed.report())
-    report["speed_model"] = most_sparse[2]
-    report["speed_summary"] = f"{most_sparse[2]}: {speed.describe()}"
-    report["no_speedup"] = (f"{NO_SPEEDUP} (measured, {most_sparse[2]}: decode {speed.seconds_before:.3f} s "
+    report["speed_model"] = main
+    report["speed_summary"] = f"{main}: {speed.describe()}"
+    report["no_speedup"] = (f"{NO_SPEEDUP} (measured, {main}: decode {speed.seconds_before:.3f} s "
                             f"dense, {speed.seconds_after:.3f} s pruned, {speed.speedup:.2f}x)")
-    headline = next(p for p in points if p["label"] == most_sparse[2])
-    report.update({"wer_after": headline["wer_after"], "heldout_wer_after": headline["heldout_wer_after"],
-                   "headline": headline["label"]})
+    timed = next(p for p in points if p["label"] == main)
+    report.update({"wer_after": timed["wer_after"], "heldout_wer_after": timed["heldout_wer_after"],
+                   "headline": main})
     if report["heldout_wer_before"] is None:
         del report["heldout_wer_after"]
-    report["summary"] = "\n".join([*(_describe(p) for p in points), report["no_speedup"]])
+    base_speed, timed_speed = speed_fields(speed)
+    report["models"] = [model_entry(f"{p['folder']}/{MODEL_FOLDER}", p["label"], **contract_fields(p, "after"),
+                                    sparse_bytes=p["sparse_bytes"], **(timed_speed if p is timed else {}))
+                        for p in points]
+    report["baseline"] = model_entry(config.model, BASELINE_LABEL, **contract_fields(timed, "before"),
+                                     sparse_bytes=dense_sparse_bytes, **base_speed)
+    report["summary"] = "\n".join([
+        f"a sweep of {len(points)} points, each a model in <point>/{MODEL_FOLDER} (dense, the pruned weights zero) "
+        f"with its sparse form in <point>/{SPARSE_FILE}",
+        f"headline: {main}, the most sparse point (the one timed)", NO_SPEEDUP])
     return report
-
-
-def _describe(point: dict[str, Any]) -> str:
-    """One line of a point: measured sparsity, non-zero parameters, sizes, WERs."""
-    def wer(before: float | None, after: float | None) -> str:
-        return "-" if after is None else (f"{after:.4f}" if before is None else f"{before:.4f} -> {after:.4f}")
-
-    return (f"{point['folder']}/: sparsity {point['sparsity_measured']:.4f} of the pruned weights "
-            f"(target {point['sparsity']}), {point['nonzero_params_after'] / 1e6:.2f} M of "
-            f"{point['params_after'] / 1e6:.2f} M parameters non-zero; sparse file "
-            f"{point['sparse_bytes'] / 2**20:.1f} MiB (dense {point['bytes_after'] / 2**20:.1f} MiB); WER search "
-            f"{wer(point['wer_before'], point['wer_after'])}, held-out "
-            f"{wer(point['heldout_wer_before'], point['heldout_wer_after'])}")

@@ -10,11 +10,10 @@ before the final one, a step at each. With `steps: 0` this is one-shot magnitude
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from torch import nn
-
-from gridprune.methods.parp.pruning import global_prune, measured_sparsity
+if TYPE_CHECKING:  # the hooks are made where the task kinds are built, without torch; they use it in a task
+    from torch import nn
 
 
 def sparsity_at(params: Mapping[str, Any], prune_index: int) -> float:
@@ -45,17 +44,23 @@ class ParpHooks:
     """The training hooks of PARP (picklable: no state; everything follows from params and step)."""
 
     def start(self, model: nn.Module, params: Mapping[str, Any]) -> dict[str, Any]:
+        from gridprune.methods.parp.pruning import global_prune, measured_sparsity
+
         before = measured_sparsity(model, params["prune_biases"])
         stats = global_prune(model, sparsity_at(params, 0), params["prune_biases"])
         return {"initial_threshold": stats["threshold"], "initial_sparsity": sparsity_at(params, 0),
                 "parameters": before["parameters"], "nonzero_parameters_before": before["nonzero_parameters"]}
 
     def after_step(self, model: nn.Module, step: int, params: Mapping[str, Any]) -> None:
+        from gridprune.methods.parp.pruning import global_prune
+
         every = params["reprune_every"]
         if step % every == 0 and step < params["steps"]:
             global_prune(model, sparsity_at(params, step // every), params["prune_biases"])
 
     def finish(self, model: nn.Module, params: Mapping[str, Any]) -> dict[str, Any]:
+        from gridprune.methods.parp.pruning import global_prune, measured_sparsity
+
         regrown = measured_sparsity(model, params["prune_biases"])["sparsity_measured"]
         stats = global_prune(model, params["sparsity"], params["prune_biases"])
         return {"final_threshold": stats["threshold"], "sparsity_before_final_prune": regrown,

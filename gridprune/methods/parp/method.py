@@ -3,42 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
-from gridprune.config import DataSource, RunConfig
-from gridprune.engine import (
-    Column,
-    EngineError,
-    Outcome,
-    Resources,
-    Strategy,
-    TaskKind,
-    Trial,
-)
+from gridprune.engine import EngineError, Resources, Strategy, TaskKind
+from gridprune.methods.base import MethodBase, absolute_source
 from gridprune.methods.parp import settings as parp_settings
-from gridprune.methods.parp.settings import ParpSettings, as_settings
-from gridprune.methods.parp.strategy import ParpSweep, saved_sweep, training_trials
+from gridprune.methods.parp.settings import ParpSettings
+from gridprune.methods.parp.strategy import ParpSweep, headline, saved_sweep, training_trials
 from gridprune.store import RunDir
 
 
-def _source(source: DataSource) -> tuple[str, str | None]:
-    """(path, audio_dir) made absolute: worker processes may start elsewhere."""
-    audio = str(Path(source.audio_dir).resolve()) if source.audio_dir else None
-    return str(Path(source.path).resolve()), audio
-
-
-class Parp:
+class Parp(MethodBase):
     """The `parp` job type (METHODS.md section 2)."""
 
     name = "parp"
     section = "parp"
     Settings = ParpSettings
-    columns: Sequence[Column] = ()
-    round_name = "round"
-    resumable_keys: Sequence[str] = ()
+    summary = ("PARP: prune the smallest attention and FFN weights globally, fine-tune letting them regrow, "
+               "re-prune; a sweep of sparsities as parallel trainings, one-shot pruning beside each")
+    datasets = ("train",)
+    has_best = False  # a sweep's points are its result, none is "the best"
 
-    def check(self, config: RunConfig, settings: Any) -> None:
-        parp_settings.check(config, as_settings(settings))
+    def check(self, config: Any, settings: ParpSettings) -> None:
+        parp_settings.check(config, settings)
 
     def unchangeable(self) -> dict[str, str]:
         return {f"{self.section}.{name}": "the sweep's trials were made from it"
@@ -47,49 +34,35 @@ class Parp:
     def planned_rounds(self, settings: Any) -> int | None:
         return ParpSweep.planned_rounds
 
-    def resize(self, state: dict[str, Any], settings: Any) -> dict[str, Any]:
-        return state
-
-    def kinds(self, config: RunConfig, settings: Any) -> Mapping[str, TaskKind]:
+    def kinds(self, config: Any, settings: Any) -> Mapping[str, TaskKind]:
         from gridprune.methods.parp.evaluate import EvaluateFactory
         from gridprune.methods.parp.hooks import ParpHooks
         from gridprune.training.kind import TrainingFactory, training_kind
 
-        settings = as_settings(settings)
-        train_path, train_audio = _source(settings.train)
+        train_path, train_audio = absolute_source(settings.train)
         training = TrainingFactory(config.model, train_path, train_audio, ParpHooks(), settings.save_every)
-        heldout = _source(config.heldout) if config.heldout else None
-        evaluate = EvaluateFactory(config.model, _source(config.data), heldout)
+        heldout = absolute_source(config.heldout) if config.heldout else None
+        evaluate = EvaluateFactory(config.model, absolute_source(config.data), heldout)
         return {"train": training_kind(training),
                 "evaluate": TaskKind("evaluate", evaluate, Resources(cpus=1, mem_gb=4.0, time_min=60), at_start=True)}
 
-    def key_context(self, run: RunDir, config: RunConfig, settings: Any) -> dict[str, Any]:
-        from gridprune.checkpoint_files import (
-            checkpoint_fingerprint,
-            resolve_model_path,
-        )
+    def key_settings(self, config: Any, settings: ParpSettings) -> dict[str, Any]:
+        """The training and held-out sets' fingerprints (the trials train and score on them)."""
         from gridprune.data import read_hrl
 
-        settings = as_settings(settings)
-
-        def fingerprint(source: DataSource | None) -> str | None:
+        def fingerprint(source: Any) -> str | None:
             return None if source is None else read_hrl(source.path, source.audio_dir).fingerprint()
 
-        return {"method": self.name, "model_fingerprint": checkpoint_fingerprint(resolve_model_path(config.model)),
-                "train_fingerprint": fingerprint(settings.train), "dataset_fingerprint": fingerprint(config.data),
-                "heldout_fingerprint": fingerprint(config.heldout)}
+        return {"train_fingerprint": fingerprint(settings.train), "heldout_fingerprint": fingerprint(config.heldout)}
 
-    def new_strategy(self, run: RunDir, config: RunConfig, settings: Any) -> Strategy:
-        return ParpSweep(training_trials(as_settings(settings), config.seed))
+    def new_strategy(self, run: RunDir, config: Any, settings: Any) -> Strategy:
+        return ParpSweep(training_trials(settings, config.seed))
 
-    def restore_strategy(self, run: RunDir, state: dict[str, Any], config: RunConfig, settings: Any) -> Strategy:
+    def restore_strategy(self, run: RunDir, state: dict[str, Any], config: Any, settings: Any) -> Strategy:
         try:
             return ParpSweep.from_state_dict(state)
         except (KeyError, TypeError) as exc:
             raise EngineError(f"checkpoint.json: not a parp sweep's state ({exc})") from None
-
-    def round_columns(self, strategy: Strategy, trials: Sequence[Trial], outcomes: Sequence[Outcome]) -> dict[str, Any]:
-        return {}
 
     def status_fields(self, status: dict[str, Any]) -> dict[str, Any]:
         """`training`: each running training task's step and loss; `points`: the sweep so far."""
@@ -101,17 +74,22 @@ class Parp:
         return {"training": training_progress(run.root), "points": points}
 
     def status_lines(self, status: dict[str, Any]) -> list[str]:
-        """Lines for `gridprune status` after the rounds: each point's WERs, then each running training task."""
+        """Lines for `gridprune status` after the rounds: each point's WERs (the headline marked), then each
+        training task that runs (or, in a stopped run, waits to be resumed)."""
         from gridprune.training.status import format_training
 
-        lines = []
-        for point in status.get("points", []):
-            wer, heldout = point["wer"], point["heldout_wer"]
-            lines.append(f"{point['label']:>16}: dev WER {'-' if wer is None else f'{wer:.4f}'}, held-out "
-                         f"{'-' if heldout is None else f'{heldout:.4f}'}"
-                         + ("" if point["sparsity_measured"] is None else
-                            f", sparsity measured {point['sparsity_measured']:.4f}"))
-        return lines + format_training(status.get("training", []))
+        points = status.get("points", [])
+        main = headline(points)
+        lines = [f"{'':2}{'point':>16}  {'WER search':>10}  {'WER held-out':>12}  sparsity (of the prunable weights)"]
+        for point in points:
+            wer, heldout, measured = point["wer"], point["heldout_wer"], point["sparsity_measured"]
+            lines.append(f"{'*' if point['label'] == main else ' ':2}{point['label']:>16}  "
+                         f"{'-' if wer is None else f'{wer:.4f}':>10}  {'-' if heldout is None else f'{heldout:.4f}':>12}  "
+                         + ("-" if measured is None else f"{measured:.4f}"))
+        if main is not None:
+            lines.append("* the headline: the most sparse point evaluated, the one `gridprune eval --model "
+                         "RUN_DIR/best` evaluates once exported")
+        return lines + format_training(status.get("training", []), stopped=status.get("state") != "running")
 
     def plot(self, run: RunDir, out: Path) -> Path:
         """`status --plot`: WER against sparsity, one-shot and PARP side by side, search and held-out sets."""
@@ -119,8 +97,8 @@ class Parp:
 
         return plot_sweep(run, Path(out))
 
-    def export(self, run: RunDir, config: RunConfig, settings: Any, out: Path, *, threads: int | None = None,
+    def export(self, run: RunDir, config: Any, settings: Any, out: Path, *, threads: int | None = None,
                rounds: int | None = None) -> dict[str, Any]:
         from gridprune.methods.parp.export import export_sweep
 
-        return export_sweep(run, config, as_settings(settings), Path(out), threads=threads, rounds=rounds)
+        return export_sweep(run, config, settings, Path(out), threads=threads, rounds=rounds)

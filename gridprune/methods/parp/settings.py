@@ -6,8 +6,10 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from gridprune.config import ConfigValueError, DataSource, RunConfig, Section
+from gridprune.sections import ConfigValueError, DataSource, Section, data_source_input
 from gridprune.training.schedule import Schedule
+
+SECTION = "parp"
 
 
 class Progressive(Section):
@@ -36,7 +38,7 @@ class ParpSettings(Section):
     sparsity: float | list[float] = Field(0.5, description="one target, or a list: each an independent trial")
     steps: int = Field(1000, ge=0, description="fine-tuning updates of each PARP trial; 0 = one-shot only")
     reprune_every: int = Field(50, ge=1, description="updates between two global re-prunes")
-    progressive: Progressive | None = None
+    progressive: Progressive | None = Field(None, description="PARP-P: a trial whose sparsity rises to each target")
     lr: float = Field(5e-5, gt=0, description="the peak learning rate")
     schedule: Schedule = Field("constant", description=(
         "constant (gridprune's: better on short adjusts, BENCHMARKS.md section 8) or tri_stage (the original's "
@@ -45,7 +47,7 @@ class ParpSettings(Section):
         "weight of distillation from the unpruned model (gridprune's): (1 - w) CTC + w KL(unpruned || pruned); "
         "0: CTC alone, as the paper"))
     batch_size: int = Field(8, ge=1, description="utterances per update")
-    freeze_feature_encoder: bool = True
+    freeze_feature_encoder: bool = Field(True, description="keep the convolutional feature encoder fixed")
     prune_biases: bool = Field(True, description="prune the biases of the pruned layers too (as the weights)")
     oneshot: bool = Field(True, description="a one-shot magnitude pruning trial beside every point (the baseline)")
     save_every: int = Field(100, ge=1, description="updates between two saves of a training task's state")
@@ -54,7 +56,7 @@ class ParpSettings(Section):
     @field_validator("train", mode="before")
     @classmethod
     def _path_or_mapping(cls, value: Any) -> Any:
-        return {"path": value} if isinstance(value, str) else value
+        return data_source_input(value)
 
     @field_validator("lr", mode="before")
     @classmethod
@@ -102,22 +104,29 @@ class ParpSettings(Section):
         return self.progressive.sparsity if self.progressive.sparsity is not None else self.points()
 
 
-def as_settings(settings: Any) -> ParpSettings:
-    """The typed settings (the engine passes them typed; a raw `parp:` mapping is validated here)."""
-    return settings if isinstance(settings, ParpSettings) else ParpSettings.model_validate(settings)
-
-
-def check(config: RunConfig, settings: ParpSettings) -> None:
-    """The model has the layers PARP prunes; the training set reads cleanly (each line named on error)."""
-    from gridprune.checkpoint_files import (
-        check_checkpoint_folder,
-        encoder_shape,
-        resolve_model_path,
-    )
+def check(config: Any, settings: ParpSettings) -> None:
+    """The model has the layers PARP prunes; the sweep trains something; the training set reads cleanly (each
+    line named on error) and holds a batch."""
     from gridprune.data import read_hrl
+    from gridprune.methods.base import check_model_layers
 
-    path = resolve_model_path(config.model)
-    check_checkpoint_folder(path)
-    if encoder_shape(path).layers < 1:
-        raise ConfigValueError("model", f"{path} has no encoder layers to prune")
-    read_hrl(settings.train.path, settings.train.audio_dir)  # DatasetError names the file and line
+    check_model_layers(config)
+    check_oneshot(settings)
+    train = read_hrl(settings.train.path, settings.train.audio_dir)  # DatasetError names the file and line
+    check_batch_size(settings, len(train))
+
+
+def check_oneshot(settings: ParpSettings) -> None:
+    """ConfigValueError if `oneshot: false` cannot hold: with `steps: 0` the one-shot trials are all the sweep has."""
+    if not settings.oneshot and settings.steps == 0:
+        raise ConfigValueError(f"{SECTION}.oneshot", f"false leaves out the one-shot trials, but with {SECTION}.steps: "
+                                                     "0 they are all the sweep has (PARP adjusts only with steps > 0); "
+                                                     f"set {SECTION}.steps above 0 or {SECTION}.oneshot: true")
+
+
+def check_batch_size(settings: ParpSettings, utterances: int) -> None:
+    """ConfigValueError if a PARP update would ask for more utterances than the training set holds."""
+    if settings.steps and settings.batch_size > utterances:
+        raise ConfigValueError(f"{SECTION}.batch_size", f"{settings.batch_size} is more than the {utterances} "
+                                                        f"utterances of the training set {settings.train.path}; "
+                                                        f"use at most {utterances}")

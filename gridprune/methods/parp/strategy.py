@@ -120,6 +120,12 @@ class ParpSweep:
         return rows
 
 
+def headline(points: Sequence[dict[str, Any]]) -> str | None:
+    """The label of the sweep's main result: its most sparse evaluated point, PARP before one-shot at a tie."""
+    done = [p for p in points if p["key"] is not None and p["wer"] is not None]
+    return max(done, key=lambda p: (p["sparsity"], p["variant"] != "one-shot"))["label"] if done else None
+
+
 def saved_sweep(run: Any) -> ParpSweep | None:
     """The sweep as the run's checkpoint holds it; None before the first checkpoint."""
     saved = read_checkpoint(run)

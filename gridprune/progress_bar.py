@@ -10,8 +10,8 @@ from types import TracebackType
 log = logging.getLogger("gridprune.progress")
 
 
-class Progress:
-    """Counts steps of one long piece of work: `with Progress(n, "timing") as p: ... p.step("round 2")`.
+class ProgressBar:
+    """Counts steps of one long piece of work: `with ProgressBar(n, "timing") as p: ... p.step("round 2")`.
 
     On a terminal it draws a tqdm bar; elsewhere it logs a line per step, at most
     one every `log_every_s` seconds (and always the last), so a log stays readable.
@@ -58,7 +58,7 @@ class Progress:
             self._bar.close()
             self._bar = None
 
-    def __enter__(self) -> Progress:
+    def __enter__(self) -> ProgressBar:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,

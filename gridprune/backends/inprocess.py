@@ -1,9 +1,9 @@
 """The in-process backend: every task runs in the calling process, as submitit's debug executor does.
 
-For fast tests of the engine, strategies and methods without worker processes: handlers are built
-once per kind, a task that raises is retried up to `max_retries` times and then returned as a
-`TaskFailure`. Anything but an Exception (KeyboardInterrupt, SystemExit) ends the run at once, as a
-killed master would.
+For tests and debugging (`backend: inprocess`): handlers are built once per kind, a task that raises
+is retried up to `max_retries` times and then returned as a `TaskFailure`; a breakpoint in a handler
+stops right there. Anything but an Exception (KeyboardInterrupt, SystemExit) ends the run at once,
+as a killed master would.
 """
 
 from __future__ import annotations
@@ -11,10 +11,26 @@ from __future__ import annotations
 import traceback
 from typing import Callable, Mapping, Sequence
 
-from gridprune.backends.base import Retries, TaskFailure
-from gridprune.engine.execute import TaskRunner, WorkerFactory
-from gridprune.engine.kinds import Task, TaskKind
+from pydantic import Field
+
+from gridprune.backends.registry import BackendType
+from gridprune.engine import (
+    Retries,
+    Task,
+    TaskFailure,
+    TaskKind,
+    TaskRunner,
+    WorkerFactory,
+)
+from gridprune.sections import Section
 from gridprune.store import RunDir
+
+
+class InProcessSettings(Section):
+    """The `inprocess:` section."""
+
+    threads: int = Field(1, gt=0, description="torch threads of the one in-process worker")
+    max_retries: int = Field(2, ge=0, description="retries of a task that raised")
 
 
 class InProcessBackend:
@@ -55,3 +71,8 @@ class InProcessBackend:
 
     def close(self) -> None:
         self.runner = None
+
+
+BACKEND = BackendType(
+    "inprocess", InProcessSettings, "every task in the master's own process, one at a time (tests, debugging)",
+    make=lambda run, settings, kinds: InProcessBackend(run, kinds, settings.max_retries, settings.threads))

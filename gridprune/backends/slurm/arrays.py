@@ -30,9 +30,15 @@ from typing import Callable, Mapping, Sequence
 import submitit
 from submitit.helpers import Checkpointable
 
-from gridprune.backends.base import BackendError, HandlerFactory, Retries, Task, TaskFailure
-from gridprune.config import SlurmSettings
-from gridprune.engine import TaskKind, WorkerFactory
+from gridprune.backends.slurm.settings import FOLDER, IN_FLIGHT, SlurmSettings
+from gridprune.engine import (
+    BackendError,
+    Retries,
+    Task,
+    TaskFailure,
+    TaskKind,
+    WorkerFactory,
+)
 from gridprune.store import RunDir, atomic_write_json, read_json
 
 log = logging.getLogger(__name__)
@@ -62,7 +68,7 @@ class ChunkJob(Checkpointable):
     preempted; the rerun skips the tasks finished before.
     """
 
-    def __init__(self, factory: HandlerFactory, tasks: list[Task], run_dir: str):
+    def __init__(self, factory: WorkerFactory, tasks: list[Task], run_dir: str):
         self.factory = factory
         self.tasks = tasks
         self.run_dir = run_dir
@@ -84,7 +90,7 @@ class ChunkJob(Checkpointable):
 
 
 def attempts_dir(run: RunDir, key: str) -> Path:
-    return run.jobs_dir / "slurm" / "attempts" / key
+    return run.jobs_dir / FOLDER / "attempts" / key
 
 
 def record_attempt(run: RunDir, key: str, started: float, error: str | None) -> None:
@@ -124,8 +130,8 @@ class SlurmBackend:
         self.kinds = dict(kinds)
         self.settings = settings
         self.run_dir = run
-        self.folder = run.jobs_dir / "slurm"
-        self.in_flight_file = self.folder / "in_flight.json"
+        self.folder = run.jobs_dir / FOLDER
+        self.in_flight_file = self.folder / IN_FLIGHT
         self.parallelism = settings.array_parallelism
         self.array_limit = max_array_size()
         self.chunks: list[_Chunk] = []
@@ -154,7 +160,7 @@ class SlurmBackend:
             self.executors[kind] = executor
         return self.executors[kind]
 
-    def factory(self, kind: str) -> HandlerFactory:
+    def factory(self, kind: str) -> WorkerFactory:
         """What a job of `kind` builds its handler with: only that kind's, so it loads only what it needs."""
         return WorkerFactory(str(self.run_dir.root), {kind: self.kinds[kind]})
 

@@ -1,27 +1,21 @@
-"""What every backend offers: run a batch of evaluation tasks somewhere.
+"""The backend contract: what the engine asks of whatever runs its tasks (local processes, Slurm, in-process).
 
-A task is a JSON-ready dict with at least a `key`. The backend hands it to a
-task handler built in the worker process by a picklable `HandlerFactory`; the
-handler evaluates it and writes the result into the run directory itself, so
-the backend knows nothing of models. A task that keeps failing past the retry
-limit comes back as a `TaskFailure`; the caller records it.
+A backend gets JSON tasks (`gridprune.engine.kinds.Task`) and runs each through a `TaskRunner` that
+a picklable `WorkerFactory` builds inside its worker; the runner stores the result in the run
+directory itself, so a backend knows no model and no method. A task that keeps failing past the
+retry limit comes back as a `TaskFailure`; the engine records it.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol, Sequence
+from typing import Callable, Protocol, Sequence
+
+from gridprune.engine.kinds import Task
+from gridprune.errors import GridpruneError
 
 log = logging.getLogger(__name__)
-Task = dict[str, Any]
-TaskHandler = Callable[[Task], None]
-
-
-class HandlerFactory(Protocol):
-    """Builds a task handler inside a worker, paying one-off costs (model load) once."""
-
-    def __call__(self, threads: int) -> TaskHandler: ...
 
 
 @dataclass(frozen=True)
@@ -53,19 +47,26 @@ class Retries:
         return True
 
 
-class BackendError(RuntimeError):
-    """The backend itself cannot go on (a worker cannot even start)."""
+class BackendError(GridpruneError, RuntimeError):
+    """The backend itself cannot go on (a worker cannot even start): one line; `detail` holds the whole story
+    (e.g. the worker's traceback)."""
+
+    def __init__(self, message: str, detail: str | None = None):
+        super().__init__(message)
+        self.detail = detail
 
 
 class Backend(Protocol):
     """Runs tasks until each has succeeded or failed for good."""
 
-    parallelism: int | None  # evaluations at once, where the backend knows it
+    parallelism: int | None  # tasks at once, where the backend knows it
     counters: dict[str, int]  # running totals of what the backend did (sbatch calls, restarts, ...)
 
     def start(self) -> None:
         """Get ready to run tasks (start long-lived workers); a no-op where there are none."""
 
-    def run(self, tasks: Sequence[Task], on_done: Callable[[Task], None]) -> list[TaskFailure]: ...
+    def run(self, tasks: Sequence[Task], on_done: Callable[[Task], None]) -> list[TaskFailure]:
+        """Run every task; `on_done(task)` once its result is stored; the tasks that failed for good."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Stop what `start` started."""
