@@ -3,25 +3,32 @@ and, while a round runs, each training task's step, loss and time left, read fro
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
 
-from gridprune.engine import Outcome, Trial
+from gridprune.engine import Method, Outcome, Trial
 from gridprune.progress_bar import ProgressBar
 from gridprune.store import RunDir
 from gridprune.training.status import training_progress
 
 WATCH_EVERY_S = 10.0  # how often the training tasks' live status is read and shown
+log = logging.getLogger(__name__)
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
 
 
 class RoundProgress:
-    """A `gridprune.engine.RoundObserver` drawing the run's progress."""
+    """A `gridprune.engine.RoundObserver` drawing the run's progress, and logging a line per round."""
 
-    def __init__(self, run: RunDir, round_name: str, value_name: str):
+    def __init__(self, run: RunDir, method: Method):
         self.run = run
-        self.round_name = round_name
-        self.value_name = value_name
+        self.round_name = method.round_name
+        self.value_name = method.value_name
+        self.has_best = method.has_best
         self.bar: ProgressBar | None = None
         self.rates = TrainingRates()
         self._stop = threading.Event()
@@ -50,6 +57,12 @@ class RoundProgress:
 
     def round_ended(self, row: dict[str, Any]) -> None:
         self._close()
+        planned = f"/{row['planned_rounds']}" if row.get("planned_rounds") is not None else ""
+        best = (f"best {self.value_name} {_figure(row['best'])} (so far {_figure(row['best_so_far'])}), "
+                if self.has_best else "")
+        log.info("%s %d%s done: %s%d trials, %d evaluated, %d cache hits, %d failed, %.1f s", self.round_name,
+                 row["rounds_done"], planned, best, row["trials"], row["evaluated"], row["cache_hits"], row["failed"],
+                 row["seconds"])
 
     def _watch(self) -> None:
         while not self._stop.wait(WATCH_EVERY_S):

@@ -230,7 +230,7 @@ def _run_locked(run: RunDir, setup: RunSetup) -> None:
     repair_history(run)
     config = setup.config
     backend = make_backend(config.backend, run, config.backend_settings(), setup.kinds())
-    progress = RoundProgress(run, setup.method.round_name, setup.method.value_name)
+    progress = RoundProgress(run, setup.method)
     try:
         run_method(setup.method, run, config, setup.settings, backend, observer=progress)
     finally:

@@ -208,3 +208,33 @@ def test_a_config_without_a_method_says_what_to_name(tmp_path):
         read_setup(config)
     assert str(caught.value) == (f"{config}: method: missing; name the job type, one of ga_blocks, comflp, parp "
                                  "(`gridprune methods` lists them)")
+
+
+def test_a_run_directory_of_another_method_says_so_instead_of_listing_keys(tmp_path):
+    from gridprune.runs import start_run
+    from gridprune.store import StoreError
+
+    _, comflp = prepare_run(CONFIGS / "comflp_demo.yaml")
+    run = RunDir.create(tmp_path / "run", comflp)
+    run.make_folders()
+    run.write_generation(0, {"round": 0, "keys": [], "trials": []})  # it has started
+    setup, parp = prepare_run(CONFIGS / "parp_demo.yaml")
+    with pytest.raises(StoreError, match=r"which differs from this one: it is a comflp run, this config runs parp\. "):
+        start_run(setup, run.root, parp)
+
+
+def test_a_rounds_line_says_best_only_where_the_method_has_one(tmp_path, caplog):
+    import logging
+
+    from gridprune.methods import METHODS
+    from gridprune.run_progress import RoundProgress
+
+    row = {"rounds_done": 2, "planned_rounds": 15, "best": 0.25, "best_so_far": 0.2, "trials": 24, "evaluated": 23,
+           "cache_hits": 1, "failed": 0, "seconds": 8.04}
+    run = RunDir.create(tmp_path / "run", {})
+    with caplog.at_level(logging.INFO, logger="gridprune.run_progress"):
+        RoundProgress(run, METHODS["ga_blocks"]).round_ended(row)
+        RoundProgress(run, METHODS["parp"]).round_ended({**row, "planned_rounds": 2})
+    assert [r.getMessage() for r in caplog.records] == [
+        "generation 2/15 done: best WER 0.2500 (so far 0.2000), 24 trials, 23 evaluated, 1 cache hits, 0 failed, 8.0 s",
+        "round 2/2 done: 24 trials, 23 evaluated, 1 cache hits, 0 failed, 8.0 s"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import statistics
 import time
 from typing import Any, Callable, Mapping, Sequence
@@ -17,7 +16,6 @@ from gridprune.engine.protocols import Method, RoundObserver, Strategy
 from gridprune.engine.trial import Trial, trial_key
 from gridprune.store import RunDir
 
-log = logging.getLogger(__name__)
 RoundColumns = Callable[[Strategy, Sequence[Trial], Sequence[Outcome]], dict[str, Any]]
 
 
@@ -59,9 +57,6 @@ def run_strategy(run: RunDir, strategy: Strategy, backend: Backend, context: Map
         if observer is not None:
             observer.round_ended(row)
         rounds += 1
-        log.info("round %d: best %s (so far %s), %d trials: %d evaluated, %d cache hits, %d failed, %.1f s",
-                 row["round"], _fmt(row["best"]), _fmt(row["best_so_far"]), row["trials"], row["evaluated"],
-                 row["cache_hits"], row["failed"], row["seconds"])
 
 
 def _run_round(run: RunDir, strategy: Strategy, backend: Backend, context: Mapping[str, Any],
@@ -149,6 +144,3 @@ def _run_round(run: RunDir, strategy: Strategy, backend: Backend, context: Mappi
         row.update(columns(strategy, trials, told))
     return row
 
-
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
