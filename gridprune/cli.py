@@ -310,9 +310,10 @@ def _speedup(model: dict) -> str:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand; the methods and backends it names are the registered ones."""
     from gridprune.backends import BACKENDS
+    from gridprune.method_help import method_lines
     from gridprune.methods import METHODS
 
-    methods = "\n".join(f"  {name:<10} {method.summary}" for name, method in METHODS.items())
+    methods = "\n".join(method_lines(indent="  "))
     parser = argparse.ArgumentParser(prog="gridprune", description=DESCRIPTION.format(methods=methods),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     backends = list(BACKENDS)

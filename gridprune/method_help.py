@@ -13,11 +13,15 @@ from gridprune.errors import GridpruneError
 from gridprune.methods import METHODS
 
 
-def list_methods() -> list[str]:
+def method_lines(indent: str = "") -> list[str]:
     """One line per method: its name, its config section and what it does."""
     width = max(map(len, METHODS))
-    lines = [f"{name:<{width}}  ({method.section}:)  {method.summary}" for name, method in METHODS.items()]
-    return lines + ["", "settings of one method, with their defaults: gridprune methods NAME"]
+    return [f"{indent}{name:<{width}}  ({method.section}:)  {method.summary}" for name, method in METHODS.items()]
+
+
+def list_methods() -> list[str]:
+    """`gridprune methods`: every method, then how to see one's settings."""
+    return method_lines() + ["", "settings of one method, with their defaults: gridprune methods NAME"]
 
 
 def describe_method(name: str) -> list[str]:
