@@ -262,6 +262,8 @@ def _print_export(report: dict) -> None:
 def _model_table(report: dict) -> list[str]:
     """The baseline, then each model of the report, the headline marked with `*`; a column no row has a
     figure in is left out."""
+    from gridprune.engine import figure
+
     baseline = report["baseline"]
     columns = [
         ("model", "<", lambda m: m["label"]),
@@ -271,10 +273,10 @@ def _model_table(report: dict) -> list[str]:
         ("non-zero", ">", lambda m: f"{m['nonzero_params']:,}"),
         ("size", ">", lambda m: _size(m["bytes"])),
         ("sparse", ">", lambda m: _size(m["sparse_bytes"])),
-        ("WER search", ">", lambda m: _figure(m["wer_search"], "{:.4f}")),
-        ("WER held-out", ">", lambda m: _figure(m["wer_heldout"], "{:.4f}")),
+        ("WER search", ">", lambda m: figure(m["wer_search"])),
+        ("WER held-out", ">", lambda m: figure(m["wer_heldout"])),
         ("speedup (rounds)", "<", _speedup),
-        ("FLOPs predict", ">", lambda m: _figure(m["predicted_speedup"], "{:.2f}x")),
+        ("FLOPs predict", ">", lambda m: figure(m["predicted_speedup"], "{:.2f}x")),
     ]
     rows = [baseline, *report["models"]]
     cells = [[cell(row) for _, _, cell in columns] for row in rows]
@@ -286,10 +288,6 @@ def _model_table(report: dict) -> list[str]:
 
     marks = ["  ", *("* " if model["label"] == report["headline"] else "  " for model in report["models"])]
     return [line("  ", [header for header, _, _ in columns]), *map(line, marks, cells)]
-
-
-def _figure(value: float | None, form: str) -> str:
-    return "-" if value is None else form.format(value)
 
 
 def _size(size: int | None) -> str:

@@ -12,7 +12,7 @@ import copy
 import difflib
 import logging
 from pathlib import Path
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Mapping, Protocol, Sequence, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, create_model, field_validator
@@ -253,18 +253,16 @@ def _field_path(model: type[BaseModel], loc: Sequence[str]) -> list[str]:
     path: list[str] = []
     current: Any = model
     for part in loc:
-        path.append(part)
         if isinstance(current, type) and issubclass(current, BaseModel):
+            path.append(part)
             field = current.model_fields.get(part)
             if field is None:
                 break  # an unknown key
             current = field.annotation
-            if getattr(current, "__origin__", None) is dict:  # e.g. resources: {<kind>: KindResources}
-                current = ("any key", current.__args__[1])
-        elif isinstance(current, tuple):
-            current = current[1]
+        elif get_origin(current) is dict:  # e.g. resources: {<kind>: KindResources}: any key, then its value
+            path.append(part)
+            current = get_args(current)[1]
         else:
-            path.pop()
             break  # a value's own type tags and indexes
     return path
 

@@ -11,6 +11,7 @@ from pydantic_core import PydanticUndefined
 
 from gridprune.errors import GridpruneError
 from gridprune.methods import METHODS
+from gridprune.sections import DataSource
 
 
 def method_lines(indent: str = "") -> list[str]:
@@ -56,7 +57,7 @@ def _section_type(annotation: Any) -> type[BaseModel] | None:
     """The settings class of a nested section (`fitness:`, `progressive:`), also where it may be null."""
     candidates = [annotation, *getattr(annotation, "__args__", ())]
     return next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)
-                 and c.__name__ != "DataSource"), None)
+                 and not issubclass(c, DataSource)), None)
 
 
 def _default(field: Any) -> str:

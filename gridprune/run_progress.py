@@ -8,17 +8,13 @@ import threading
 import time
 from typing import Any
 
-from gridprune.engine import Method, Outcome, Trial
+from gridprune.engine import Method, Outcome, Trial, figure
 from gridprune.progress_bar import ProgressBar
 from gridprune.store import RunDir
-from gridprune.training.status import training_progress
+from gridprune.training.status import step_and_loss, task_name, training_progress
 
 WATCH_EVERY_S = 10.0  # how often the training tasks' live status is read and shown
 log = logging.getLogger(__name__)
-
-
-def _figure(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
 
 
 class RoundProgress:
@@ -58,7 +54,7 @@ class RoundProgress:
     def round_ended(self, row: dict[str, Any]) -> None:
         self._close()
         planned = f"/{row['planned_rounds']}" if row.get("planned_rounds") is not None else ""
-        best = (f"best {self.value_name} {_figure(row['best'])} (so far {_figure(row['best_so_far'])}), "
+        best = (f"best {self.value_name} {figure(row['best'])} (so far {figure(row['best_so_far'])}), "
                 if self.has_best else "")
         log.info("%s %d%s done: %s%d trials, %d evaluated, %d cache hits, %d failed, %.1f s", self.round_name,
                  row["rounds_done"], planned, best, row["trials"], row["evaluated"], row["cache_hits"], row["failed"],
@@ -104,7 +100,5 @@ class TrainingRates:
             seconds = entry.get("updated_at", now) - first[1]
             rate = (step - first[0]) / seconds if step > first[0] and seconds > 0 else None
             left = f", about {(steps - step) / rate:.0f} s left" if rate else ""
-            loss = entry.get("loss")
-            lines.append(f"{entry.get('label') or key[:12]}: step {step}/{steps}, "
-                         f"loss {'-' if loss is None else f'{loss:.3f}'}{left}")
+            lines.append(f"{task_name(entry)}: {step_and_loss(entry)}{left}")
         return lines

@@ -24,7 +24,7 @@ from gridprune import __version__
 from gridprune.backends import make_backend
 from gridprune.backends.slurm.masters import record_master_job
 from gridprune.config import Override, as_overrides
-from gridprune.engine import Method, check_report, read_checkpoint, run_method
+from gridprune.engine import Method, check_report, read_checkpoint, report_rounds_key, run_method
 from gridprune.errors import GridpruneError
 from gridprune.run_changes import changed_setup, record_changes
 from gridprune.run_progress import RoundProgress
@@ -317,8 +317,7 @@ def status_of(run: RunDir) -> dict:
     setup = stored_setup(run)
     method = setup.method
     status = run_status(run, method.planned_rounds(setup.settings), round_name=method.round_name,
-                        value_name=method.value_name)
-    status["has_best"] = method.has_best
+                        value_name=method.value_name, has_best=method.has_best)
     status.update(method.status_fields(status))
     return status
 
@@ -338,17 +337,12 @@ def read_report(out: Path) -> dict | None:
     return report if isinstance(report, dict) else None
 
 
-def report_rounds_key(method: str | None) -> str:
-    """The report key saying after how many rounds it was exported: `completed_generations` for the GA."""
-    return f"completed_{round_name_of(method)}s"
-
-
 def is_exported(run: RunDir) -> bool:
     """Whether RUN_DIR/best holds the export of the run's current best, after its last round."""
     report, saved = read_report(run.best_dir), read_checkpoint(run)
     if report is None or saved is None:
         return False
-    return report.get(report_rounds_key(run.run_info.get("method"))) == saved["round"]
+    return report.get(report_rounds_key(round_name_of(run.run_info.get("method")))) == saved["round"]
 
 
 def export_best(run: RunDir, out: str | Path | None = None, *, force: bool = False, replace_own: bool = False,
@@ -361,7 +355,8 @@ def export_best(run: RunDir, out: str | Path | None = None, *, force: bool = Fal
     """
     setup = setup or stored_setup(run)
     config = setup.config
-    rounds_key, noun = report_rounds_key(config.method), round_name_of(config.method)
+    noun = setup.method.round_name
+    rounds_key = report_rounds_key(noun)
     out = Path(out) if out is not None else run.best_dir
     check_search_succeeded(run)
     previous = read_report(out)

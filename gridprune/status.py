@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from gridprune.backends.slurm.masters import MASTER_NAME, master_jobs_in_queue
-from gridprune.engine.protocols import Column
+from gridprune.engine.protocols import Column, figure
+from gridprune.engine.report import report_rounds_key
 from gridprune.engine.status import round_table
 from gridprune.store import RunDir, read_json
 from gridprune.store.history import (
@@ -78,7 +79,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 def run_status(run: RunDir, planned_rounds: int | None = None, round_name: str = "round",
-               value_name: str = "WER") -> dict[str, Any]:
+               value_name: str = "WER", has_best: bool = True) -> dict[str, Any]:
     """A JSON-ready summary: the engine's shared one (rounds, best value, counts, timings) with the
     master's state, the history checked against the store (rebuilt where it disagrees) and the export."""
     from gridprune.engine.checkpoint import read_checkpoint
@@ -101,6 +102,7 @@ def run_status(run: RunDir, planned_rounds: int | None = None, round_name: str =
     status.update({
         "round_name": round_name,
         "value_name": value_name,
+        "has_best": has_best,
         "finished": finished,
         "state": master["state"],
         "all_failed": completed > 0 and status["best_value"] is None and status["failed"] > 0,
@@ -153,7 +155,7 @@ def _export_report(run: RunDir, round_name: str = "round") -> dict[str, Any] | N
         report = read_json(path)
     except Exception:  # a report being replaced or damaged: status still answers
         return None
-    return {"out": str(run.best_dir), "rounds_completed": report.get(f"completed_{round_name}s")}
+    return {"out": str(run.best_dir), "rounds_completed": report.get(report_rounds_key(round_name))}
 
 
 def format_status(status: dict[str, Any], columns: Sequence[Column] = ()) -> str:
@@ -188,7 +190,7 @@ def format_status(status: dict[str, Any], columns: Sequence[Column] = ()) -> str
     lines += round_table(status["history"], columns, noun if len(noun) <= 6 else noun[:3], width=6)
     left = status["estimated_seconds_left"]
     value = status.get("value_name", "WER")
-    best = f"best {value} {_wer(status['best_value'])}; " if status.get("has_best", True) else ""
+    best = f"best {value} {figure(status['best_value'])}; " if status["has_best"] else ""
     unfinished = status.get("unfinished_round_seconds") or 0.0
     lines.append(
         f"{best}{status['evaluations']} evaluations, {status['failed']} failed, "
@@ -209,10 +211,6 @@ def format_status(status: dict[str, Any], columns: Sequence[Column] = ()) -> str
         lines.append(f"exported to {status['exported']['out']}"
                      + (f" (after {noun} {done})" if done is not None else ""))
     return "\n".join(lines)
-
-
-def _wer(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
 
 
 def plot_history(status: dict[str, Any], path: Path) -> None:

@@ -31,7 +31,7 @@ from typing import Callable, Iterator, Sequence
 
 from pydantic import Field
 
-from gridprune.backends.registry import BackendType
+from gridprune.backends.registry import BackendType, counted
 from gridprune.engine import BackendError, Retries, Task, TaskFailure, WorkerFactory
 from gridprune.progress_bar import ProgressBar
 from gridprune.sections import Section
@@ -39,6 +39,7 @@ from gridprune.store import RunDir, atomic_write_json, read_json
 
 log = logging.getLogger(__name__)
 WORKERS_FILE = Path("local") / "workers.json"  # under RUN_DIR/jobs
+WORKER, WORKERS = "local worker process", "local worker processes"
 _PR_SET_PDEATHSIG = 1
 _READY, _DONE, _RAISED, _FATAL, _PHASE = "ready", "done", "raised", "fatal", "phase"
 
@@ -353,26 +354,35 @@ def _start_time(pid: int) -> int | None:
         return None
 
 
+def _recorded_workers(run: RunDir) -> dict[int, int]:
+    """The run's recorded workers on this host: pid -> start time."""
+    path = run.jobs_dir / WORKERS_FILE
+    record = read_json(path) if path.is_file() else {}
+    if record.get("host") != socket.gethostname():
+        return {}
+    return {w["pid"]: w["started"] for w in record.get("workers", []) if w["started"] is not None}
+
+
+def _alive(workers: dict[int, int]) -> list[int]:
+    """Those of `workers` (pid -> start time) still running: the same pid started at the same time."""
+    return [pid for pid, started in workers.items() if _start_time(pid) == started]
+
+
 def live_workers(run: RunDir) -> list[int]:
     """Pids of this run's recorded worker processes that still run on this host."""
-    path = run.jobs_dir / WORKERS_FILE
-    if not path.is_file():
-        return []
-    record = read_json(path)
-    if record.get("host") != socket.gethostname():
-        return []
-    return [w["pid"] for w in record.get("workers", []) if w["started"] is not None and _start_time(w["pid"]) == w["started"]]
+    return _alive(_recorded_workers(run))
 
 
 def find_workers(run: RunDir) -> list[str]:
     """`status`: the run's worker processes still alive here."""
     pids = live_workers(run)
-    return [f"{len(pids)} local worker process{'es' if len(pids) > 1 else ''} (pid {', '.join(map(str, pids))})"] if pids else []
+    return [f"{counted(len(pids), WORKER, WORKERS)} (pid {', '.join(map(str, pids))})"] if pids else []
 
 
 def stop_workers(run: RunDir, wait_s: float = 10.0) -> list[str]:
     """`cancel`: SIGTERM the run's live workers, SIGKILL what is left after `wait_s`, and wait until all are gone."""
-    pids = live_workers(run)
+    workers = _recorded_workers(run)
+    pids = _alive(workers)
     if not pids:
         return []
     stopped = list(pids)
@@ -383,13 +393,13 @@ def stop_workers(run: RunDir, wait_s: float = 10.0) -> list[str]:
             except ProcessLookupError:
                 pass
         deadline = time.time() + patience
-        while (pids := [pid for pid in pids if pid in live_workers(run)]) and time.time() < deadline:
+        while (pids := _alive({pid: workers[pid] for pid in pids})) and time.time() < deadline:
             time.sleep(0.1)
         if not pids:
             break
     if pids:
         raise BackendError(f"worker processes {', '.join(map(str, pids))} of {run.root} would not end")
-    return [f"stopped {len(stopped)} local worker process{'es' if len(stopped) > 1 else ''} of the run"]
+    return [f"stopped {counted(len(stopped), WORKER, WORKERS)} of the run"]
 
 
 def _make(run: RunDir, settings: LocalSettings, kinds) -> LocalBackend:

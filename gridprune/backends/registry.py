@@ -12,6 +12,11 @@ from gridprune.sections import Section
 from gridprune.store import RunDir
 
 
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """`1 local worker process`, `2 local worker processes`: what `find` and `cancel` report."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
 @dataclass(frozen=True)
 class BackendType:
     """One backend as the config, the CLI, `status` and `cancel` know it."""

@@ -29,21 +29,22 @@ from gridprune.engine.backend import Backend, BackendError, Retries, TaskFailure
 from gridprune.engine.checkpoint import CHECKPOINT_FORMAT, checkpoint_of, read_checkpoint
 from gridprune.engine.errors import EngineError, ProtocolError
 from gridprune.engine.execute import TaskRunner, WorkerFactory, execute, make_task
-from gridprune.engine.kinds import Handler, HandlerFactory, Resources, Task, TaskContext, TaskKind, visible_device, with_resources
+from gridprune.engine.kinds import (Handler, HandlerFactory, Resources, Task, TaskContext, TaskKind, visible_device,
+                                    with_resources)
 from gridprune.engine.loop import run_method, run_strategy
 from gridprune.engine.outcome import Outcome, load_outcome, store_outcome
-from gridprune.engine.protocols import Column, Method, Strategy
-from gridprune.engine.report import BASELINE_LABEL, check_report, headline_model, model_entry, single_model_report
+from gridprune.engine.protocols import Column, Method, RoundObserver, Strategy, figure
+from gridprune.engine.report import (BASELINE_LABEL, check_report, headline_model, model_entry, report_rounds_key,
+                                     single_model_report)
 from gridprune.engine.status import overhead, round_table, summarise_run
 from gridprune.engine.trial import Trial, check_json, trial_key
 
 __all__ = [
-    "BASELINE_LABEL", "CHECKPOINT_FORMAT", "ArtifactWriter", "Backend", "BackendError", "Column", "EngineError",
-    "Handler", "HandlerFactory", "Method", "Outcome", "ProtocolError", "Resources", "Retries", "SavedProgress", "Strategy",
-    "Task", "TaskContext", "TaskFailure", "TaskKind", "TaskRunner", "Trial", "WorkerFactory", "artifact_dir",
-    "artifact_file", "check_json", "check_report", "checkpoint_of", "execute", "headline_model", "load_outcome",
-    "make_task", "model_entry", "overhead",
-    "progress_dir", "read_checkpoint", "round_table", "run_method", "run_strategy", "single_model_report",
-    "store_outcome",
-    "summarise_run", "trial_key", "visible_device", "with_resources",
+    "ArtifactWriter", "BASELINE_LABEL", "Backend", "BackendError", "CHECKPOINT_FORMAT", "Column", "EngineError",
+    "Handler", "HandlerFactory", "Method", "Outcome", "ProtocolError", "Resources", "Retries", "RoundObserver",
+    "SavedProgress", "Strategy", "Task", "TaskContext", "TaskFailure", "TaskKind", "TaskRunner", "Trial",
+    "WorkerFactory", "artifact_dir", "artifact_file", "check_json", "check_report", "checkpoint_of", "execute",
+    "figure", "headline_model", "load_outcome", "make_task", "model_entry", "overhead", "progress_dir",
+    "read_checkpoint", "report_rounds_key", "round_table", "run_method", "run_strategy", "single_model_report",
+    "store_outcome", "summarise_run", "trial_key", "visible_device", "with_resources",
 ]

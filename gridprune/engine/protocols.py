@@ -69,8 +69,12 @@ class Column:
     format: str = "{}"
 
     def show(self, row: Mapping[str, Any]) -> str:
-        value = row.get(self.key)
-        return "-" if value is None else self.format.format(value)
+        return figure(row.get(self.key), self.format)
+
+
+def figure(value: Any, form: str = "{:.4f}") -> str:
+    """A value as `form` shows it (a WER by default), "-" where there is none."""
+    return "-" if value is None else form.format(value)
 
 
 class Method(Protocol):

@@ -47,6 +47,11 @@ TOP_FIELDS = {"method": TEXT, "headline": TEXT, "summary": TEXT}
 BASELINE_LABEL = "unpruned"
 
 
+def report_rounds_key(round_name: str) -> str:
+    """The report key saying after how many rounds the export was made: `completed_generations` for the GA."""
+    return f"completed_{round_name}s"
+
+
 def model_entry(folder: str | None, label: str, **fields: Any) -> dict[str, Any]:
     """An entry of `models` (or the `baseline`), its fields in `MODEL_FIELDS` order; those not given are null."""
     unknown = set(fields) - set(MODEL_FIELDS)

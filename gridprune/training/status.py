@@ -49,19 +49,28 @@ def _stored(run: RunDir, key: str) -> bool:
         return True
 
 
+def task_name(entry: Mapping[str, Any]) -> str:
+    """A training task as people know it: its label (`parp s=0.50`), else the start of its key."""
+    return entry.get("label") or entry["key"][:12]
+
+
+def step_and_loss(entry: Mapping[str, Any], at: str = "step") -> str:
+    """`step 120/300, loss 0.412` of a live status (`at`: how the step is introduced)."""
+    loss = entry.get("loss")
+    return f"{at} {entry['step']}/{entry['steps']}, loss {'-' if loss is None else f'{loss:.3f}'}"
+
+
 def format_training(entries: list[dict[str, Any]], now: float | None = None, stopped: bool = False) -> list[str]:
     """Status lines, e.g. `training parp s=0.50: step 120/300, loss 0.412 (8 s ago)`; of a `stopped` run,
     `training parp s=0.50: stopped at step 120/300, loss 0.412; resume continues it from its last save`."""
     now = time.time() if now is None else now
     lines = []
     for entry in entries:
-        loss = entry.get("loss")
-        resumed = f", resumed from {entry['resumed_from']}" if entry.get("resumed_from") is not None else ""
-        name, step = entry.get("label") or entry["key"][:12], f"{entry['step']}/{entry['steps']}"
-        loss_text = f"loss {'-' if loss is None else f'{loss:.3f}'}"
         if stopped:
-            lines.append(f"training {name}: stopped at step {step}, {loss_text}; resume continues it from its last save")
-        else:
-            lines.append(f"training {name}: step {step}, {loss_text}{resumed} "
-                         f"({now - entry.get('updated_at', now):.0f} s ago)")
+            lines.append(f"training {task_name(entry)}: {step_and_loss(entry, 'stopped at step')}; "
+                         "resume continues it from its last save")
+            continue
+        resumed = f", resumed from {entry['resumed_from']}" if entry.get("resumed_from") is not None else ""
+        lines.append(f"training {task_name(entry)}: {step_and_loss(entry)}{resumed} "
+                     f"({now - entry.get('updated_at', now):.0f} s ago)")
     return lines

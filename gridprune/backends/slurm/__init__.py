@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from gridprune.backends.registry import BackendType
+from gridprune.backends.registry import BackendType, counted
 from gridprune.backends.slurm.masters import MASTER_NAME
 from gridprune.backends.slurm.queue import (
     cancel,
@@ -53,7 +53,7 @@ def _evaluation_jobs(run: RunDir) -> list | None:
 def find_jobs(run: RunDir) -> list[str]:
     """`status`: the run's evaluation jobs still in Slurm's queue."""
     jobs = _evaluation_jobs(run)
-    return [f"{len(jobs)} Slurm evaluation job{'s' if len(jobs) > 1 else ''} in the queue"] if jobs else []
+    return [f"{counted(len(jobs), 'Slurm evaluation job')} in the queue"] if jobs else []
 
 
 def __getattr__(name: str) -> Any:
@@ -77,7 +77,7 @@ def cancel_jobs(run: RunDir) -> list[str]:
             ids = cancel(jobs)
         except (OSError, TimeoutError) as exc:
             raise BackendError(f"cannot cancel the Slurm jobs of {run.root}: {exc}") from None
-        done.append(f"cancelled {len(ids)} evaluation job{'s' if len(ids) > 1 else ''} ({', '.join(ids)})")
+        done.append(f"cancelled {counted(len(ids), 'evaluation job')} ({', '.join(ids)})")
     in_flight = run.jobs_dir / FOLDER / IN_FLIGHT
     if in_flight.is_file() and not run.master_alive():
         atomic_write_json(in_flight, {"jobs": []})

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gridprune.engine import artifact_dir, read_checkpoint, single_model_report
+from gridprune.engine import artifact_dir, read_checkpoint
+from gridprune.methods.one_model import measure_one_model
 from gridprune.store import RunDir, StoreError
 
 
@@ -21,15 +22,11 @@ def best_dropped(run: RunDir) -> tuple[list[int], float, dict[str, Any]]:
 def export_best(run: RunDir, config: Any, settings: Any, out: Path, *, threads: int | None = None,
                 rounds: int | None = None) -> dict[str, Any]:
     """Write the best candidate with fewer layers to `out` (plain transformers reloads it); its report."""
-    from gridprune.data import read_hrl
     from gridprune.models import load_checkpoint
-    from gridprune.models.export import measure_wers, pair_fields, size_report
     from gridprune.models.loading import load_model
     from gridprune.models.layers import save_dropped
-    from gridprune.models.speed import DEFAULT_ROUNDS, DEFAULT_THREADS, DEFAULT_UTTERANCES, compare_speed
 
     dropped, recorded, state = best_dropped(run)
-    threads = threads or DEFAULT_THREADS
     checkpoint = load_checkpoint(config.model)
     layers_before = len(checkpoint.model.wav2vec2.encoder.layers)
     out = Path(out)
@@ -39,18 +36,9 @@ def export_best(run: RunDir, config: Any, settings: Any, out: Path, *, threads: 
                               "layers_after": exported.config.num_hidden_layers, "wer_recorded": recorded,
                               "measure": None if state["search"] == "glp" else state["analysis"]["measure"],
                               "search": state["search"]}
-    report.update(size_report(checkpoint.model, checkpoint.path, exported, out))
-    sets = {"": read_hrl(config.data.path, config.data.audio_dir)}
-    if config.heldout:
-        sets["heldout_"] = read_hrl(config.heldout.path, config.heldout.audio_dir)
-    report.update(measure_wers(checkpoint.model, exported, checkpoint.processor, sets, threads))
-    speed = compare_speed(checkpoint.model, exported, checkpoint.processor,
-                          sets[""].head(DEFAULT_UTTERANCES).audio(), rounds=rounds or DEFAULT_ROUNDS, threads=threads)
-    report.update(speed.report())
-    report["speed_summary"] = speed.describe()
     named = ", ".join(map(str, dropped))
-    baseline, fields = pair_fields(report, speed)
-    report.update(single_model_report(f"without layers {named}", fields, config.model, baseline))
+    report.update(measure_one_model(checkpoint, exported, out, config, f"without layers {named}", threads=threads,
+                                    rounds=rounds))
     report.update(_search_keys(run, state))
     which = "layer" if len(dropped) == 1 else "layers"
     report["summary"] = (f"removed encoder {which} {named} (numbered from 0) of the {layers_before}: "

@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gridprune.engine import read_checkpoint, single_model_report
+from gridprune.engine import read_checkpoint
 from gridprune.methods.ga_blocks.settings import GaSettings
 from gridprune.methods.ga_blocks.strategy import chromosome_mapping
+from gridprune.methods.one_model import measure_one_model
 from gridprune.search import SearchSpace, from_json
 from gridprune.store import RunDir, StoreError
 
@@ -33,22 +34,16 @@ def export_best(run: RunDir, config: Any, settings: GaSettings, out: Path, *, th
     WERs come from one decode of each set with each model; the speed from the
     two models taking turns (`gridprune.models.speed`) on `threads` threads.
     """
-    from gridprune.data import read_hrl
     from gridprune.models import load_checkpoint
-    from gridprune.models.export import measure_wers, pair_fields, save_pruned, size_report, summary
+    from gridprune.models.export import save_pruned, summary
     from gridprune.models.loading import load_model
-    from gridprune.models.speed import DEFAULT_ROUNDS, DEFAULT_THREADS, DEFAULT_UTTERANCES, compare_speed
     from gridprune.progress_bar import ProgressBar
 
     space, best, fitness = best_of(run)
     pruned = {layer: list(blocks) for layer, blocks in zip(space.layers, best)}
-    threads = threads or DEFAULT_THREADS
-    with ProgressBar(3, "export", unit="step") as progress:
+    with ProgressBar(2, "export", unit="step") as progress:
         progress.note(f"loading {config.model}")
         checkpoint = load_checkpoint(config.model)
-        sets = {"": read_hrl(config.data.path, config.data.audio_dir)}
-        if config.heldout:
-            sets["heldout_"] = read_hrl(config.heldout.path, config.heldout.audio_dir)
         report: dict[str, Any] = {
             "method": "ga_blocks",
             "chromosome": chromosome_mapping(best, space),
@@ -59,18 +54,9 @@ def export_best(run: RunDir, config: Any, settings: GaSettings, out: Path, *, th
         progress.note("writing the pruned model")
         report["layout"] = save_pruned(checkpoint, pruned, space.granularity, Path(out))
         exported = load_model(Path(out))
-        report.update(size_report(checkpoint.model, checkpoint.path, exported, Path(out)))
         progress.step("pruned model written")
-        report.update(measure_wers(checkpoint.model, exported, checkpoint.processor, sets, threads))
-        progress.step("WERs")
-        speed = compare_speed(checkpoint.model, exported, checkpoint.processor,
-                              sets[""].head(DEFAULT_UTTERANCES).audio(), rounds=rounds or DEFAULT_ROUNDS,
-                              threads=threads)
-        report.update(speed.report())
-        report["speed_summary"] = speed.describe()
-        baseline, fields = pair_fields(report, speed)
-        report.update(single_model_report(LABEL, fields, config.model, baseline))
-        progress.step("speed")
+        report.update(measure_one_model(checkpoint, exported, Path(out), config, LABEL, threads=threads, rounds=rounds))
+        progress.step("sizes, WERs and speed measured")
     report["size_ratio"] = report["params_kept"]
     report.update(summary(pruned, space.granularity, len(checkpoint.model.wav2vec2.encoder.layers),
                           report["params_before"], report["params_after"]))

@@ -39,16 +39,16 @@ class Gates:
         return getattr(self, group)
 
 
-def ones_like_groups(model: nn.Module, requires_grad: bool = False) -> Gates:
-    """Gates at 1 (nothing pruned) for every group of `model`'s encoder."""
+def ones_like_groups(model: nn.Module, requires_grad: bool = False, value: float = 1.0) -> Gates:
+    """Gates at 1 (nothing pruned), or at `value`, for every group of `model`'s encoder."""
     layers = model.wav2vec2.encoder.layers
 
-    def ones(size: int) -> torch.Tensor:
-        return torch.ones(size, requires_grad=requires_grad)
+    def filled(size: int) -> torch.Tensor:
+        return torch.full((size,), value, requires_grad=requires_grad)
 
-    return Gates(ffn=[ones(layer.feed_forward.intermediate_dense.out_features) for layer in layers],
-                 qk=[ones(layer.attention.q_proj.out_features) for layer in layers],
-                 vo=[ones(layer.attention.v_proj.out_features) for layer in layers])
+    return Gates(ffn=[filled(layer.feed_forward.intermediate_dense.out_features) for layer in layers],
+                 qk=[filled(layer.attention.q_proj.out_features) for layer in layers],
+                 vo=[filled(layer.attention.v_proj.out_features) for layer in layers])
 
 
 @contextmanager
@@ -90,10 +90,7 @@ def importance(model: nn.Module, score: Score, batches: Sequence[tuple[torch.Ten
     was_training = model.training
     model.eval()
     gates = ones_like_groups(model, requires_grad=True)
-    total = ones_like_groups(model)
-    for tensors in (total.ffn, total.qk, total.vo):
-        for tensor in tensors:
-            tensor.zero_()
+    total = ones_like_groups(model, value=0.0)
     try:
         with gated(model, gates):
             for inputs, labels in batches[:1] if score == "signed" else batches:
