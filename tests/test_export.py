@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from factories import make_checkpoint, write_dataset
 from torch import nn
 from transformers import Wav2Vec2ForCTC
 
 import gridprune
-from factories import make_checkpoint, write_dataset
 from gridprune.checkpoint_files import CheckpointError, checkpoint_fingerprint
 from gridprune.data import read_hrl
 from gridprune.models import DEMO_MODEL, input_values, load_checkpoint
@@ -183,9 +183,12 @@ def test_a_record_this_version_cannot_build_is_refused_with_its_key(tmp_path):
         Wav2Vec2ForCTC.from_pretrained(tmp_path / "out")  # plain transformers refuses rather than loads it wrong
     for change, message in [
         (lambda c: c["gridprune"]["layers"][1].update(attention={"heads": [{"qk": 16, "v": 16}] * 2}),
-         r"gridprune\.layers\[1\]\.attention: per-head attention sizes are not supported"),
+         r"gridprune\.layers\[1\]\.attention must be a mapping of exactly heads, qk_head_dim, v_head_dim, scaling"),
+        (lambda c: c["gridprune"]["layers"][1].update(
+            attention={"heads": 2, "qk_head_dim": 0, "v_head_dim": 8, "scaling": 0.25}),
+         r"gridprune\.layers\[1\]\.attention\.qk_head_dim is 0, not an integer >= 1"),
         (lambda c: c["gridprune"]["layers"].pop(), r"gridprune\.layers must list one entry per encoder layer \(3\), found 2"),
-        (lambda c: c["gridprune"]["layers"][0].update(intermediate_size=0), r"layers\[0\]\.intermediate_size is 0"),
+        (lambda c: c["gridprune"]["layers"][0].update(intermediate_size=-1), r"layers\[0\]\.intermediate_size is -1"),
         (lambda c: c["gridprune"].update(format=2), r"gridprune\.format is 2"),
         (lambda c: c["gridprune"]["layers"][2].update(intermediate_size=48),
          r"output_dense.weight is \(32, 40\) in the checkpoint, \(32, 48\) by config.json"),

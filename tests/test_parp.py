@@ -11,13 +11,12 @@ import torch
 from pydantic import ValidationError
 from transformers import Wav2Vec2ForCTC
 
+from gridprune.backends.inprocess import InProcessBackend
 from gridprune.config import RunConfig, describe_validation_error
 from gridprune.data import DatasetError, read_hrl
-from gridprune.backends.inprocess import InProcessBackend
 from gridprune.engine import run_method
 from gridprune.methods.parp import Parp
 from gridprune.methods.parp.hooks import ParpHooks, reprune_steps, sparsity_at
-from gridprune.methods.parp.plot import plot_sweep
 from gridprune.methods.parp.pruning import (
     global_prune,
     measured_sparsity,
@@ -137,7 +136,7 @@ def test_a_sweep_on_the_engine_then_its_export_reloads_with_the_recorded_wers(de
     lines = method.status_lines(fields)
     assert len(lines) == 1 + 2 + 1 and "WER search" in lines[0] and lines[-1].startswith("* the headline")
     assert lines[2].startswith("*") and lines[2].split()[1:4] == ["parp", "s=0.70", f"{points['parp s=0.70']['wer']:.4f}"]
-    picture = plot_sweep(run, tmp_path / "sweep.png")
+    picture = method.plot(run, tmp_path / "sweep.png")
     assert picture.stat().st_size > 10_000
 
     report = method.export(run, config, settings, tmp_path / "out", threads=1, rounds=1)

@@ -27,9 +27,9 @@ from gridprune.methods.parp.pruning import global_prune
 from gridprune.models import load_checkpoint
 from gridprune.store import RunDir
 from gridprune.training.examples import collate, load_examples
+from gridprune.training.hooks import NoHooks
 from gridprune.training.kind import TrainingFactory
 from gridprune.training.loop import (
-    NoHooks,
     Teacher,
     TrainingError,
     TrainSpec,
@@ -73,7 +73,7 @@ def killed_at_step(run: RunDir, train_set: Path, step: int) -> None:
         from gridprune.engine import execute
         from gridprune.store import RunDir
         from gridprune.training.kind import TrainingFactory
-        from gridprune.training.loop import NoHooks
+        from gridprune.training.hooks import NoHooks
 
         class KillAt(NoHooks):
             def after_step(self, model, step, params):
@@ -177,3 +177,40 @@ def test_the_ctc_term_is_the_per_token_mean_whatever_the_checkpoint_says(tmp_pat
         assert config.ctc_loss_reduction == "mean" and torch.equal(ours, model(inputs, labels=labels).loss)
         config.ctc_loss_reduction = "sum"  # as a checkpoint may say: the term distillation is weighed against stays
         assert model(inputs, labels=labels).loss > 10 * ours
+
+
+def test_the_distillation_temperature_softens_both_distributions_and_scales_by_its_square():
+    student, teacher = torch.randn(2, 5, 7), torch.randn(2, 5, 7)
+    by_hand = distillation_loss(student / 4, teacher / 4) * 16
+    assert distillation_loss(student, teacher, temperature=4.0) == pytest.approx(float(by_hand), rel=1e-6)
+    with pytest.raises(TrainingError, match="distill_temperature must be > 0"):
+        TrainSpec(steps=1, distill_temperature=0)
+
+
+def test_a_hooks_extra_loss_term_is_trained_on(tmp_path):
+    demo = load_checkpoint("demo")
+    examples = load_examples(read_hrl(small_train_set(tmp_path), EXAMPLES), demo.processor)
+
+    class ShrinkHead(NoHooks):
+        def extra_loss(self, model, step, params):
+            return 10.0 * model.lm_head.weight.pow(2).sum()
+
+    spec = TrainSpec(steps=3, lr=1e-3, batch_size=2)
+    plain, shrunk = copy.deepcopy(demo.model), copy.deepcopy(demo.model)
+    train(plain, examples, spec, NoHooks(), {})
+    train(shrunk, examples, spec, ShrinkHead(), {})
+    assert shrunk.lm_head.weight.norm() < plain.lm_head.weight.norm() - 0.1
+
+
+def test_a_training_task_may_start_from_another_trials_model(tmp_path):
+    train_set = small_train_set(tmp_path)
+    run = new_run(tmp_path / "run")
+    handler = factory(train_set)(1)
+    first = execute(handler, task(), run)
+    then = Trial("train", {"steps": 0, "start_from": first.key}, "then")
+    execute(handler, make_task(then, trial_key(then, CONTEXT)), run)
+    trained = load_file(artifact_dir(run, first.key) / "model" / "model.safetensors")
+    started = load_file(artifact_dir(run, trial_key(then, CONTEXT)) / "model" / "model.safetensors")
+    base = handler.checkpoint.model.state_dict()
+    assert all(torch.equal(started[name], trained[name]) for name in trained)
+    assert not torch.equal(started["lm_head.weight"], base["lm_head.weight"])

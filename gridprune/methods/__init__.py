@@ -7,5 +7,6 @@ from gridprune.engine import Method
 from gridprune.methods.comflp import Comflp
 from gridprune.methods.ga_blocks import GaBlocks
 from gridprune.methods.parp import Parp
+from gridprune.methods.srp import Srp
 
-METHODS: dict[str, Method] = {method.name: method for method in (GaBlocks(), Comflp(), Parp())}
+METHODS: dict[str, Method] = {method.name: method for method in (GaBlocks(), Comflp(), Parp(), Srp())}

@@ -1,17 +1,19 @@
 """Pruned models whose encoder layers differ in size: writing them without padding, and building them back.
 
-transformers' `Wav2Vec2Config` has one `intermediate_size` for every layer. A
-model whose layers keep the same FFN width (or that only lost whole layers) is
-written as a plain checkpoint. A model whose layers differ gets a `gridprune`
-record in its `config.json`, one entry per encoder layer:
+transformers' `Wav2Vec2Config` has one `intermediate_size` for every layer and
+one head width. A model whose layers keep the same FFN width (or that only lost
+whole layers) and whole attentions is written as a plain checkpoint. Any other
+gets a `gridprune` record in its `config.json`, one entry per encoder layer:
 
-    "gridprune": {"format": 1, "layers": [{"intermediate_size": 768}, {"intermediate_size": 1024}, ...]}
+    "gridprune": {"format": 1, "layers": [{"intermediate_size": 768}, {"intermediate_size": 0,
+        "attention": {"heads": 4, "qk_head_dim": 40, "v_head_dim": 48, "scaling": 0.125}}, ...]}
 
-and the weights in exactly those shapes. The top-level `intermediate_size` is
-the widest layer's, so plain `from_pretrained` refuses such a folder with a size
-mismatch instead of loading it wrongly; `gridprune.models.loading.load_pruned` builds it. A layer entry
-may later say per-head attention sizes (`"attention": {"heads": [{"qk": 64,
-"v": 64}, ...]}`); this version refuses a folder that does.
+and the weights in exactly those shapes. A width of 0 is a layer whose FFN lost
+every neuron (it adds its output bias). `attention` is a layer whose heads kept
+fewer query/key or value dimensions (`gridprune.models.heads.PrunedAttention`,
+with the original scaling). The top-level `intermediate_size` is the widest
+layer's, so plain `from_pretrained` refuses such a folder with a size mismatch
+instead of loading it wrongly; `gridprune.models.loading.load_pruned` builds it.
 """
 
 from __future__ import annotations
@@ -25,11 +27,12 @@ from torch import nn
 from transformers import Wav2Vec2Config, Wav2Vec2ForCTC
 
 from gridprune.checkpoint_files import CheckpointError
+from gridprune.models.heads import PrunedAttention, attention_outputs, quiet_empty_init
 
 RECORD_KEY = "gridprune"
 RECORD_FORMAT = 1
-LAYER_KEYS = {"intermediate_size"}
-RESERVED_LAYER_KEYS = {"attention"}  # per-head q/k and v sizes, for head pruning
+LAYER_KEYS = {"intermediate_size", "attention"}
+ATTENTION_KEYS = ("heads", "qk_head_dim", "v_head_dim", "scaling")
 
 
 def ffn_widths(model: Wav2Vec2ForCTC) -> list[int]:
@@ -44,10 +47,23 @@ def ffn_widths(model: Wav2Vec2ForCTC) -> list[int]:
     return widths
 
 
+def attention_shapes(model: Wav2Vec2ForCTC) -> list[dict[str, Any] | None]:
+    """Each encoder layer's pruned attention sizes (`PrunedAttention.shape`), None where the attention is whole."""
+    return [layer.attention.shape() if isinstance(layer.attention, PrunedAttention) else None
+            for layer in model.wav2vec2.encoder.layers]
+
+
 def layout(model: Wav2Vec2ForCTC) -> dict[str, Any]:
-    """`{"plain": bool, "encoder_layers": n, "ffn_widths": [...]}`: how `save_model` writes `model`."""
-    widths = ffn_widths(model)
-    return {"plain": len(set(widths)) <= 1, "encoder_layers": len(widths), "ffn_widths": widths}
+    """`{"plain": bool, "encoder_layers": n, "ffn_widths": [...]}`: how `save_model` writes `model`, with
+    `attention` (per layer, its pruned attention's sizes or None) where an attention is pruned."""
+    widths, attention = ffn_widths(model), attention_shapes(model)
+    plain = len(set(widths)) <= 1 and min(widths, default=1) > 0 and not any(attention)
+    shape = {"plain": plain, "encoder_layers": len(widths), "ffn_widths": widths}
+    return {**shape, "attention": attention} if any(attention) else shape
+
+
+def _layer_entry(width: int, attention: dict[str, Any] | None) -> dict[str, Any]:
+    return {"intermediate_size": width} if attention is None else {"intermediate_size": width, "attention": attention}
 
 
 def save_model(model: Wav2Vec2ForCTC, processor, out: Path) -> dict[str, Any]:
@@ -68,8 +84,8 @@ def save_model(model: Wav2Vec2ForCTC, processor, out: Path) -> dict[str, Any]:
         if had_record:
             delattr(config, RECORD_KEY)
     else:
-        setattr(config, RECORD_KEY, {"format": RECORD_FORMAT,
-                                     "layers": [{"intermediate_size": width} for width in widths]})
+        setattr(config, RECORD_KEY, {"format": RECORD_FORMAT, "layers": [
+            _layer_entry(width, attention) for width, attention in zip(widths, attention_shapes(model))]})
     try:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
@@ -86,7 +102,7 @@ def save_model(model: Wav2Vec2ForCTC, processor, out: Path) -> dict[str, Any]:
     return shape
 
 
-def read_record(config: dict[str, Any], path: Path) -> list[dict[str, int]] | None:
+def read_record(config: dict[str, Any], path: Path) -> list[dict[str, Any]] | None:
     """The per-layer sizes a `config.json` records, checked; None for a plain checkpoint."""
     record = config.get(RECORD_KEY)
     if record is None:
@@ -106,18 +122,32 @@ def read_record(config: dict[str, Any], path: Path) -> list[dict[str, int]] | No
         key = f"{where}.layers[{index}]"
         if not isinstance(entry, dict):
             raise CheckpointError(f"{key} must be a mapping, not {type(entry).__name__}")
-        reserved = sorted(RESERVED_LAYER_KEYS & entry.keys())
-        if reserved:
-            raise CheckpointError(f"{key}.{reserved[0]}: per-head attention sizes are not supported by this "
-                                  f"gridprune version")
         unknown = sorted(entry.keys() - LAYER_KEYS)
         if unknown:
             raise CheckpointError(f"{key}: unknown key {unknown[0]!r} (known: {', '.join(sorted(LAYER_KEYS))})")
         width = entry.get("intermediate_size")
-        if not isinstance(width, int) or isinstance(width, bool) or width <= 0:
-            raise CheckpointError(f"{key}.intermediate_size is {width!r}, not a positive integer")
-        checked.append({"intermediate_size": width})
+        if not _count(width, 0):
+            raise CheckpointError(f"{key}.intermediate_size is {width!r}, not an integer >= 0")
+        checked.append(_layer_entry(width, _read_attention(entry.get("attention"), f"{key}.attention")))
     return checked
+
+
+def _count(value: Any, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def _read_attention(entry: Any, key: str) -> dict[str, Any] | None:
+    """A layer's recorded attention sizes, checked (None: the attention is whole)."""
+    if entry is None:
+        return None
+    if not isinstance(entry, dict) or set(entry) != set(ATTENTION_KEYS):
+        raise CheckpointError(f"{key} must be a mapping of exactly {', '.join(ATTENTION_KEYS)}, not {entry!r}")
+    for name, least in (("heads", 1), ("qk_head_dim", 1), ("v_head_dim", 0)):
+        if not _count(entry[name], least):
+            raise CheckpointError(f"{key}.{name} is {entry[name]!r}, not an integer >= {least}")
+    if not isinstance(entry["scaling"], (int, float)) or isinstance(entry["scaling"], bool) or entry["scaling"] <= 0:
+        raise CheckpointError(f"{key}.scaling is {entry['scaling']!r}, not a positive number")
+    return dict(entry)
 
 
 def _weights(path: Path) -> dict[str, torch.Tensor]:
@@ -142,7 +172,7 @@ def _weights(path: Path) -> dict[str, torch.Tensor]:
     raise CheckpointError(f"{path}: missing model weights (model.safetensors or pytorch_model.bin)")
 
 
-def build_recorded(path: Path, config: dict[str, Any], layers: list[dict[str, int]]) -> tuple[Wav2Vec2ForCTC, dict]:
+def build_recorded(path: Path, config: dict[str, Any], layers: list[dict[str, Any]]) -> tuple[Wav2Vec2ForCTC, dict]:
     """A Wav2Vec2ForCTC with each layer's recorded sizes and the folder's weights, and a loading info
     dict as `from_pretrained(output_loading_info=True)` gives (missing, unexpected, mismatched keys).
 
@@ -150,13 +180,15 @@ def build_recorded(path: Path, config: dict[str, Any], layers: list[dict[str, in
     be overwritten; weights the folder lacks are left as zeros (and listed).
     """
     settings = {key: value for key, value in config.items() if key != RECORD_KEY}
-    with torch.device("meta"):
+    with torch.device("meta"), quiet_empty_init():
         model = Wav2Vec2ForCTC(Wav2Vec2Config.from_dict(settings))
         for layer, entry in zip(model.wav2vec2.encoder.layers, layers):
             width, hidden = entry["intermediate_size"], model.config.hidden_size
             feed_forward = layer.feed_forward
             feed_forward.intermediate_dense = nn.Linear(hidden, width, bias=feed_forward.intermediate_dense.bias is not None)
             feed_forward.output_dense = nn.Linear(width, hidden, bias=feed_forward.output_dense.bias is not None)
+            if "attention" in entry:
+                layer.attention = _recorded_attention(layer.attention, hidden, entry["attention"])
     try:
         weights = _weights(path)
     except (OSError, RuntimeError, ValueError, KeyError) as exc:  # safetensors, torch and json each raise their own
@@ -174,6 +206,13 @@ def build_recorded(path: Path, config: dict[str, Any], layers: list[dict[str, in
     _materialise(model, path)
     info = {"missing_keys": missing, "unexpected_keys": unexpected, "mismatched_keys": mismatched}
     return model, info
+
+
+def _recorded_attention(whole: nn.Module, hidden: int, sizes: dict[str, Any]) -> nn.Module:
+    """The empty `PrunedAttention` a layer's record describes (built where `whole` is: on the meta device)."""
+    return PrunedAttention(hidden, sizes["heads"], sizes["qk_head_dim"], sizes["v_head_dim"], sizes["scaling"],
+                           bias=whole.q_proj.bias is not None, dropout=float(whole.dropout),
+                           outputs=attention_outputs(whole, hidden))
 
 
 def _materialise(model: nn.Module, path: Path) -> None:

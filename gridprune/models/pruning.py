@@ -54,7 +54,8 @@ def block_l1_norms(model: Wav2Vec2ForCTC, layers: Sequence[int], granularity: in
     return norms
 
 
-def _sliced_linear(source: nn.Linear, rows: torch.Tensor | None = None, columns: torch.Tensor | None = None) -> nn.Linear:
+def sliced_linear(source: nn.Linear, rows: torch.Tensor | None = None, columns: torch.Tensor | None = None) -> nn.Linear:
+    """A copy of `source` keeping only `rows` (outputs) and `columns` (inputs); its parameters need no gradient."""
     weight = source.weight.detach()
     if rows is not None:
         weight = weight.index_select(0, rows)
@@ -104,8 +105,8 @@ class FfnPruner:
             if any(not 0 <= b < self.granularity for b in blocks) or len(set(blocks)) != len(blocks):
                 raise PruningError(f"layer {layer}: blocks {list(blocks)} must be distinct and in [0, {self.granularity})")
             rows = kept_rows(blocks, self.granularity, self.rows_per_block)
-            feed_forward.intermediate_dense = _sliced_linear(intermediate, rows=rows)
-            feed_forward.output_dense = _sliced_linear(output, columns=rows)
+            feed_forward.intermediate_dense = sliced_linear(intermediate, rows=rows)
+            feed_forward.output_dense = sliced_linear(output, columns=rows)
         return self.model
 
     def restore(self) -> Wav2Vec2ForCTC:

@@ -27,7 +27,10 @@ def trained_model_dir(context: TaskContext, key: str) -> Path:
 
 @dataclass(frozen=True)
 class TrainingFactory:
-    """Picklable recipe of a training handler: the base model, the training set, the method's hooks."""
+    """Picklable recipe of a training handler: the base model, the training set, the method's hooks.
+
+    A trial's params may say `start_from` (the key of a training trial whose model it starts from instead
+    of the base model) and `reads` ({name: [key, file]}: files other trials published, given to the hooks)."""
 
     model: str
     train_path: str
@@ -63,15 +66,20 @@ class TrainingHandler:
     def __call__(self, task: Task, context: TaskContext) -> dict[str, Any]:
         import torch
 
+        from gridprune.models import load_checkpoint
         from gridprune.training.loop import TrainSpec, train
 
         params = task["params"]
         device = "cuda" if context.device == "cuda" and torch.cuda.is_available() else "cpu"
         spec = TrainSpec.from_params(params)
-        model = copy.deepcopy(self.checkpoint.model)
+        start = params.get("start_from")
+        model = (copy.deepcopy(self.checkpoint.model) if start is None
+                 else load_checkpoint(trained_model_dir(context, start)).model)
+        reads = {name: context.artifact_of(key, file) for name, (key, file) in params.get("reads", {}).items()}
         teacher = self._teacher(device) if spec.distill else None
         result = train(model, self.examples, spec, self.spec.hooks, params, progress=context.progress,
-                       save_every=self.spec.save_every, device=device, label=task.get("label"), teacher=teacher)
+                       save_every=self.spec.save_every, device=device, label=task.get("label"), teacher=teacher,
+                       reads=reads)
         folder = context.artifacts.path(f"{MODEL_DIR}/config.json").parent
         model.to("cpu").save_pretrained(folder, safe_serialization=True)
         self.checkpoint.processor.save_pretrained(folder)

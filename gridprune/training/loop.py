@@ -6,7 +6,8 @@ started again loads it and goes on, so on CPU a resumed run ends with the very w
 uninterrupted one. A small `live.json` beside the saves tells `status` how far the task is.
 
 With `distill` > 0 the loss mixes the CTC loss with the per-frame KL divergence from a teacher's
-output distribution (the unpruned model): (1 - distill) * CTC + distill * KL(teacher || model).
+output distribution (the unpruned model): (1 - distill) * CTC + distill * KL(teacher || model),
+both distributions softened by `distill_temperature` T and the KL scaled by T^2 (Hinton et al.).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from __future__ import annotations
 import io
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping, Protocol, Sequence
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -23,6 +25,7 @@ import torch.nn.functional as F
 from gridprune.engine.artifacts import SavedProgress
 from gridprune.errors import GridpruneError
 from gridprune.training.examples import Example, collate, make_batches
+from gridprune.training.hooks import TrainingHooks
 from gridprune.training.schedule import SCHEDULES, Schedule, lr_factor
 from gridprune.training.status import read_live, write_live
 
@@ -46,6 +49,7 @@ class TrainSpec:
     grad_clip: float | None = None
     schedule: Schedule = "constant"
     distill: float = 0.0
+    distill_temperature: float = 1.0
 
     def __post_init__(self) -> None:
         if self.steps < 0 or self.batch_size < 1 or not self.lr > 0:
@@ -54,6 +58,8 @@ class TrainSpec:
             raise TrainingError(f"unknown lr schedule {self.schedule!r}; known: {', '.join(SCHEDULES)}")
         if not 0 <= self.distill <= 1:
             raise TrainingError(f"distill is the weight of the distillation loss, in [0, 1], not {self.distill}")
+        if not self.distill_temperature > 0:
+            raise TrainingError(f"distill_temperature must be > 0, not {self.distill_temperature}")
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> TrainSpec:
@@ -62,36 +68,6 @@ class TrainSpec:
         if "betas" in known:
             known["betas"] = tuple(known["betas"])
         return cls(**known)
-
-
-class TrainingHooks(Protocol):
-    """What a method does around the updates (PARP: prune first, re-prune every n updates, at the end).
-
-    Picklable; every call gets the trial's params. Anything a hook decides must follow from
-    (params, step) alone, so that a resumed run does what the uninterrupted one did.
-    """
-
-    def start(self, model: torch.nn.Module, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Before the first update of a fresh start (not on a resume); metrics to record."""
-
-    def after_step(self, model: torch.nn.Module, step: int, params: Mapping[str, Any]) -> None:
-        """After update `step` (1-based)."""
-
-    def finish(self, model: torch.nn.Module, params: Mapping[str, Any]) -> dict[str, Any]:
-        """After the last update (also with steps 0); metrics to record."""
-
-
-class NoHooks:
-    """Plain fine-tuning: no method acts around the updates."""
-
-    def start(self, model: torch.nn.Module, params: Mapping[str, Any]) -> dict[str, Any]:
-        return {}
-
-    def after_step(self, model: torch.nn.Module, step: int, params: Mapping[str, Any]) -> None:
-        pass
-
-    def finish(self, model: torch.nn.Module, params: Mapping[str, Any]) -> dict[str, Any]:
-        return {}
 
 
 @dataclass
@@ -134,10 +110,12 @@ def ctc_loss(logits: torch.Tensor, labels: torch.Tensor, blank: int, zero_infini
                       reduction="mean", zero_infinity=zero_infinity)
 
 
-def distillation_loss(logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
-    """KL(teacher || model) of the per-frame output distributions, summed over tokens, averaged over frames."""
-    return F.kl_div(F.log_softmax(logits, dim=-1), F.log_softmax(teacher_logits, dim=-1), log_target=True,
-                    reduction="none").sum(-1).mean()
+def distillation_loss(logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """KL(teacher || model) of the per-frame output distributions at `temperature` T, summed over tokens,
+    averaged over frames, times T^2 (so its gradients keep their size as T changes)."""
+    kl = F.kl_div(F.log_softmax(logits / temperature, dim=-1), F.log_softmax(teacher_logits / temperature, dim=-1),
+                  log_target=True, reduction="none").sum(-1).mean()
+    return kl * temperature ** 2
 
 
 class Teacher:
@@ -159,9 +137,11 @@ class Teacher:
 
 def train(model: torch.nn.Module, examples: Sequence[Example], spec: TrainSpec, hooks: TrainingHooks,
           params: Mapping[str, Any], *, progress: SavedProgress | None = None, save_every: int = 100,
-          device: str = "cpu", label: str | None = None, teacher: Teacher | None = None) -> TrainResult:
+          device: str = "cpu", label: str | None = None, teacher: Teacher | None = None,
+          reads: Mapping[str, Path] | None = None) -> TrainResult:
     """Fine-tune `model` in place with CTC for `spec.steps` updates (continuing from `progress` if saved);
-    `teacher` (its model on `device`, built for these `examples`) is distilled from when `spec.distill` > 0."""
+    `teacher` (its model on `device`, built for these `examples`) is distilled from when `spec.distill` > 0;
+    `reads`: the files of other trials the hooks read (`TrainingHooks.prepare`)."""
     if save_every < 1:
         raise TrainingError(f"save_every must be >= 1, not {save_every}")
     if not examples and spec.steps:
@@ -170,6 +150,7 @@ def train(model: torch.nn.Module, examples: Sequence[Example], spec: TrainSpec, 
         raise TrainingError("distill > 0 needs a teacher model")
     started = time.perf_counter()
     model.to(device)
+    hooks.prepare(model, params, reads or {})
     if spec.freeze_feature_encoder:
         model.freeze_feature_encoder()
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -194,7 +175,7 @@ def train(model: torch.nn.Module, examples: Sequence[Example], spec: TrainSpec, 
     else:
         torch.manual_seed(spec.seed)
         rng = np.random.default_rng(spec.seed)
-        metrics = dict(hooks.start(model, params) or {})
+        metrics = dict(hooks.start(model, params))
         step, order, curve, window, resumed_from = 0, [], [], [], None
         redone = int(reached or 0)  # an attempt killed before its first save
 
@@ -217,8 +198,10 @@ def train(model: torch.nn.Module, examples: Sequence[Example], spec: TrainSpec, 
             loss = loss + (1 - spec.distill) * ctc_loss(logits, labels.to(device), config.pad_token_id,
                                                         config.ctc_zero_infinity)
         if spec.distill:
-            loss = loss + spec.distill * distillation_loss(logits, teacher.logits(batch, inputs))
-        return loss
+            loss = loss + spec.distill * distillation_loss(logits, teacher.logits(batch, inputs),
+                                                           spec.distill_temperature)
+        extra = hooks.extra_loss(model, step, params)
+        return loss if extra is None else loss + extra
 
     last_loss: float | None = window[-1] if window else None
     model.train()
@@ -227,9 +210,11 @@ def train(model: torch.nn.Module, examples: Sequence[Example], spec: TrainSpec, 
             order = [int(i) for i in rng.permutation(len(batches))]
         for group in optimizer.param_groups:
             group["lr"] = spec.lr * lr_factor(spec.schedule, step, spec.steps)
+        hooks.before_step(model, step, params)
         loss = loss_of(batches[order.pop()])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        hooks.before_update(model, step, params)
         if spec.grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(trainable, spec.grad_clip)
         optimizer.step()
@@ -246,6 +231,6 @@ def train(model: torch.nn.Module, examples: Sequence[Example], spec: TrainSpec, 
         if progress is not None and step % save_every == 0 and step < spec.steps:
             save()
     model.eval()
-    metrics.update(hooks.finish(model, params) or {})
+    metrics.update(hooks.finish(model, params))
     return TrainResult(steps=step, resumed_from=resumed_from, steps_redone=redone, final_loss=last_loss,
                        loss_curve=curve, seconds=time.perf_counter() - started, device=device, metrics=metrics)

@@ -12,7 +12,8 @@ import torch
 
 from gridprune.engine import BASELINE_LABEL, EngineError, artifact_dir, model_entry
 from gridprune.methods.parp.settings import ParpSettings
-from gridprune.methods.parp.strategy import UNPRUNED, headline, saved_sweep
+from gridprune.methods.parp.strategy import ParpSweep, headline
+from gridprune.methods.sweep import UNPRUNED
 from gridprune.store import RunDir
 
 SPARSE_FILE = "sparse.pt"  # gridprune.models.sparse_file: the pruned matrices stored sparse, the rest dense
@@ -33,9 +34,10 @@ def _slug(label: str) -> str:
     return re.sub(r"[^\w.-]+", "_", label.replace(" s=", "_s"))
 
 
-def export_sweep(run: RunDir, config: Any, settings: ParpSettings, out: Path, *,
+def export_sweep(sweep: ParpSweep | None, run: RunDir, config: Any, settings: ParpSettings, out: Path, *,
                  threads: int | None = None, rounds: int | None = None) -> dict[str, Any]:
-    """Write every evaluated point to out/<label>/ (model/, sparse.pt) and return the sweep's report."""
+    """Write every evaluated point of `sweep` (as `run` saved it) to out/<label>/ (model/, sparse.pt) and return
+    the sweep's report."""
     from gridprune.data import read_hrl
     from gridprune.methods.parp.pruning import measured_sparsity
     from gridprune.models import load_checkpoint
@@ -48,7 +50,6 @@ def export_sweep(run: RunDir, config: Any, settings: ParpSettings, out: Path, *,
         compare_speed,
     )
 
-    sweep = saved_sweep(run)
     if sweep is None:
         raise EngineError(f"{run.root}: the sweep has not started; nothing to export")
     unpruned = sweep.scores.get(UNPRUNED) or {}

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
+from gridprune.training.hooks import TrainingHooks
+
 if TYPE_CHECKING:  # the hooks are made where the task kinds are built, without torch; they use it in a task
     from torch import nn
 
@@ -40,7 +42,7 @@ def reprune_steps(params: Mapping[str, Any]) -> list[int]:
 
 
 @dataclass(frozen=True)
-class ParpHooks:
+class ParpHooks(TrainingHooks):
     """The training hooks of PARP (picklable: no state; everything follows from params and step)."""
 
     def start(self, model: nn.Module, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,8 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from gridprune.sections import ConfigValueError, DataSource, Section, data_source_input
+from gridprune.sections import ConfigValueError, DataSource, Section
+from gridprune.training.section import TrainingSection
 from gridprune.training.schedule import Schedule
 
 SECTION = "parp"
@@ -21,17 +22,7 @@ class Progressive(Section):
         None, description="the points that get a PARP-P trial beside PARP (default: every point)")
 
 
-def _float(value: Any) -> Any:
-    """YAML 1.1 reads `5e-5` (no dot) as a string: take such a number as the float it spells."""
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    return value
-
-
-class ParpSettings(Section):
+class ParpSettings(TrainingSection):
     """The `parp:` section; defaults are the paper's where it has one (Adam (0.9, 0.98), lr 5e-5,
     feature encoder frozen, CTC alone), the steps far fewer than its 12-20 k, a constant lr."""
 
@@ -52,16 +43,6 @@ class ParpSettings(Section):
     oneshot: bool = Field(True, description="a one-shot magnitude pruning trial beside every point (the baseline)")
     save_every: int = Field(100, ge=1, description="updates between two saves of a training task's state")
     train: DataSource = Field(description="the labelled training set: an .hrl path or {path, audio_dir}")
-
-    @field_validator("train", mode="before")
-    @classmethod
-    def _path_or_mapping(cls, value: Any) -> Any:
-        return data_source_input(value)
-
-    @field_validator("lr", mode="before")
-    @classmethod
-    def _lr_number(cls, value: Any) -> Any:
-        return _float(value)
 
     @field_validator("sparsity")
     @classmethod

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from gridprune.engine import Outcome, Trial, read_checkpoint
+from gridprune.engine import Trial
 from gridprune.methods.parp.settings import ParpSettings
-
-UNPRUNED = "unpruned"
+from gridprune.methods.sweep import UNPRUNED, TrainingSweep
 
 
 def label(variant: str, sparsity: float) -> str:
@@ -40,41 +39,19 @@ def training_trials(settings: ParpSettings, seed: int) -> list[Trial]:
     return trials
 
 
-class ParpSweep:
-    """Not synchronous: each outcome is told as it arrives."""
+class ParpSweep(TrainingSweep):
+    """Round 0: the trainings and the unpruned model's evaluation; round 1: the trained models' evaluations."""
 
-    synchronous = False
     planned_rounds = 2
-
-    def __init__(self, trials: Sequence[Trial], trained: dict[str, Any] | None = None,
-                 scores: dict[str, Any] | None = None):
-        self.trials = list(trials)
-        self.trained: dict[str, Any] = dict(trained or {})  # label -> {"key", "ok", "metrics"}
-        self.scores: dict[str, Any] = dict(scores or {})  # label -> {"value", "metrics"} (None: failed)
-
-    def _trained_ok(self) -> list[str]:
-        return [t.label for t in self.trials if self.trained.get(t.label, {}).get("ok")]
 
     @property
     def round(self) -> int:
         first = all(t.label in self.trained for t in self.trials) and UNPRUNED in self.scores
-        if not first:
-            return 0
-        ok = self._trained_ok()
-        return 1 + (bool(ok) and all(name in self.scores for name in ok))
+        return 0 if not first else 1 + self.all_evaluated()
 
     @property
     def finished(self) -> bool:
-        return self.round == 2 or (self.round == 1 and not self._trained_ok())  # every training failed
-
-    @property
-    def best(self) -> tuple[Trial, float] | None:
-        done = sorted((s["value"], name) for name, s in self.scores.items()
-                      if s is not None and s["value"] is not None and name != UNPRUNED)
-        if not done:
-            return None
-        name = done[0][1]
-        return Trial("evaluate", {"weights": self.trained[name]["key"]}, name), done[0][0]
+        return self.round == 2 or (self.round == 1 and not self.trained_ok())  # every training failed
 
     def ask(self) -> list[Trial]:
         if self.round == 0:
@@ -82,18 +59,7 @@ class ParpSweep:
             if UNPRUNED not in self.scores:
                 asked.append(Trial("evaluate", {"weights": None}, UNPRUNED))
             return asked
-        return [Trial("evaluate", {"weights": self.trained[name]["key"]}, name)
-                for name in self._trained_ok() if name not in self.scores]
-
-    def tell(self, trial: Trial, outcome: Outcome) -> None:
-        if trial.kind == "train":
-            self.trained[trial.label] = {"key": outcome.key, "ok": outcome.ok, "params": trial.params,
-                                         "metrics": outcome.metrics if outcome.ok else {"error": outcome.error}}
-        else:
-            self.scores[trial.label] = {"value": outcome.value, "metrics": outcome.metrics} if outcome.ok else None
-
-    def tell_round(self, trials: Sequence[Trial], outcomes: Sequence[Outcome]) -> None:
-        raise NotImplementedError("a sweep is told one outcome at a time")
+        return self.evaluations_left()
 
     def state_dict(self) -> dict[str, Any]:
         return {"trials": [t.to_json() for t in self.trials], "trained": self.trained, "scores": self.scores}
@@ -105,14 +71,11 @@ class ParpSweep:
     def points(self) -> list[dict[str, Any]]:
         """One row per trained model: variant, sparsity, measured sparsity, WERs, steps redone."""
         rows = []
-        for trial in self.trials:
-            trained = self.trained.get(trial.label)
-            score = self.scores.get(trial.label)
-            metrics = (score or {}).get("metrics", {})
-            train_metrics = (trained or {}).get("metrics", {})
+        for trial, trained, metrics in self.rows():
+            train_metrics = trained.get("metrics", {})
             rows.append({
                 "label": trial.label, "variant": trial.label.split(" ")[0], "sparsity": trial.params["sparsity"],
-                "steps": trial.params["steps"], "key": (trained or {}).get("key"),
+                "steps": trial.params["steps"], "key": trained.get("key"),
                 "sparsity_measured": train_metrics.get("sparsity_measured"),
                 "steps_redone": train_metrics.get("steps_redone"), "final_loss": train_metrics.get("final_loss"),
                 "wer": metrics.get("wer"), "heldout_wer": metrics.get("heldout_wer"),
@@ -124,9 +87,3 @@ def headline(points: Sequence[dict[str, Any]]) -> str | None:
     """The label of the sweep's main result: its most sparse evaluated point, PARP before one-shot at a tie."""
     done = [p for p in points if p["key"] is not None and p["wer"] is not None]
     return max(done, key=lambda p: (p["sparsity"], p["variant"] != "one-shot"))["label"] if done else None
-
-
-def saved_sweep(run: Any) -> ParpSweep | None:
-    """The sweep as the run's checkpoint holds it; None before the first checkpoint."""
-    saved = read_checkpoint(run)
-    return ParpSweep.from_state_dict(saved["strategy"]) if saved else None

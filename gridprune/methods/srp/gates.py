@@ -51,15 +51,21 @@ def ones_like_groups(model: nn.Module, requires_grad: bool = False, value: float
                  vo=[filled(layer.attention.v_proj.out_features) for layer in layers])
 
 
-@contextmanager
-def gated(model: nn.Module, gates: Gates) -> Iterator[Gates]:
-    """`model` with `gates` applied to its forward pass; the hooks are removed on exit."""
+def attach(model: nn.Module, gates: Gates) -> list[torch.utils.hooks.RemovableHandle]:
+    """Apply `gates` to `model`'s forward pass until the returned handles are removed."""
     handles = []
     for index, layer in enumerate(model.wav2vec2.encoder.layers):
         attention, feed_forward = layer.attention, layer.feed_forward
         handles.append(attention.q_proj.register_forward_hook(_times_output(gates.qk, index)))
         handles.append(attention.out_proj.register_forward_pre_hook(_times_input(gates.vo, index)))
         handles.append(feed_forward.output_dense.register_forward_pre_hook(_times_input(gates.ffn, index)))
+    return handles
+
+
+@contextmanager
+def gated(model: nn.Module, gates: Gates) -> Iterator[Gates]:
+    """`model` with `gates` applied to its forward pass; the hooks are removed on exit."""
+    handles = attach(model, gates)
     try:
         yield gates
     finally:

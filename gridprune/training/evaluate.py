@@ -1,11 +1,12 @@
-"""The evaluation task kind: WER of a trained model (or of the unpruned one) on the search and held-out sets."""
+"""The evaluation task kind of methods that train: WER of a trained model (or of the unpruned one) on the search
+and held-out sets, read from the training trial's artifact (`params["weights"]`: its key; None: the base model)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from gridprune.engine.kinds import Task, TaskContext
+from gridprune.engine.kinds import Resources, Task, TaskContext, TaskKind
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,6 @@ class EvaluateHandler:
         self.sets = {"wer": search} if heldout is None else {"wer": search, "heldout_wer": heldout}
 
     def __call__(self, task: Task, context: TaskContext) -> dict[str, Any]:
-        from gridprune.methods.parp.pruning import measured_sparsity
         from gridprune.models import load_checkpoint
         from gridprune.models.evaluator import decode_dataset
         from gridprune.training.kind import trained_model_dir
@@ -43,5 +43,11 @@ class EvaluateHandler:
             evaluation = decode_dataset(model, self.checkpoint.processor, dataset)
             metrics[name] = evaluation.result.wer
             metrics[name.replace("wer", "decode_seconds")] = evaluation.seconds
-        metrics.update(measured_sparsity(model))
+        metrics["parameters"] = sum(p.numel() for p in model.parameters())
+        metrics["nonzero_parameters"] = sum(int(p.count_nonzero()) for p in model.parameters())
         return {"value": metrics["wer"], "metrics": metrics}
+
+
+def evaluation_kind(factory: EvaluateFactory) -> TaskKind:
+    """The task kind of `factory`: short tasks, the unpruned model's among the first asked."""
+    return TaskKind("evaluate", factory, Resources(cpus=1, mem_gb=4.0, time_min=60), at_start=True)
