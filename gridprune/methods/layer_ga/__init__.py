@@ -1,0 +1,1 @@
+"""The per-layer GA over pruning masks (in progress, not yet a method: its masks, packed one bit per gene)."""
