@@ -1,0 +1,85 @@
+"""The per-layer mask GA's parts: masks packed one bit per gene round trip bit-exactly, trial inputs are stored by
+their content, and the genetic operators (the original's rules; gridprune's swap mutation and magnitude seed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gridprune.methods.layer_ga import operators as ops
+from gridprune.methods.layer_ga.masks import pack_mask, unpack_mask
+from gridprune.store import RunDir
+from gridprune.store.errors import StoreError
+from gridprune.store.inputs import input_path, put_input, read_input
+
+
+@pytest.mark.parametrize("shape", [(1,), (7,), (8,), (13, 5), (3, 1, 3, 3), (512, 512, 3, 3)])
+def test_a_packed_mask_round_trips_bit_exactly(shape):
+    mask = np.random.default_rng(0).random(shape) < 0.3
+    data = pack_mask(mask)
+    assert len(data) < mask.size // 8 + 64  # one bit per gene, plus a small header
+    back = unpack_mask(data)
+    assert back.shape == mask.shape and back.dtype == np.bool_ and np.array_equal(back, mask)
+
+
+def test_what_is_not_a_packed_mask_is_refused():
+    with pytest.raises(ValueError, match="a mask is boolean"):
+        pack_mask(np.zeros(4))
+    with pytest.raises(ValueError, match="not a packed mask: 1 bytes of bits for 20 genes"):
+        unpack_mask(pack_mask(np.ones(20, dtype=bool))[:-2])
+
+
+def test_inputs_are_stored_once_by_content_and_checked_when_read(tmp_path):
+    run = RunDir.create(tmp_path / "run", {"method": "test"})
+    data = pack_mask(np.arange(100) % 3 == 0)
+    digest = put_input(run, data)
+    assert put_input(run, data) == digest  # the same bytes, the same name, stored once
+    assert read_input(run, digest) == data
+    assert put_input(run, data + b"x") != digest
+    path = input_path(run, digest)
+    path.write_bytes(data[:-1] + b"\xff")
+    with pytest.raises(StoreError, match="corrupt input"):
+        read_input(run, digest)
+    with pytest.raises(StoreError, match="missing input"):
+        read_input(run, "0" * 64)
+    with pytest.raises(StoreError, match="not an input digest"):
+        read_input(run, "../run.json")
+
+
+# ------------------------------------------------------------------ operators
+
+def test_the_original_operators_follow_its_rules():
+    rng = np.random.default_rng(0)
+    population = ops.original_population(10_000, 3, rng)
+    assert all(abs(ops.sparsity(m) - 0.1) < 0.02 for m in population)  # genes start pruned with p 0.1
+    draws = [ops.uniform_parents(4, rng) for _ in range(4000)]
+    counts = np.bincount([i for pair in draws for i in pair], minlength=4)
+    assert counts.min() > 1800 and any(a == b for a, b in draws)  # uniform, the same parent possibly twice
+    first, second = np.zeros(20, dtype=bool), np.ones(20, dtype=bool)
+    child, other = ops.single_point_crossover(first, second, rng)
+    cut = int(np.argmax(child))
+    assert 1 <= cut < 20 and not child[:cut].any() and child[cut:].all()  # one cut: a head of one, a tail of the other
+    assert np.array_equal(other, ~child)
+    parent = rng.random(5000) < 0.5
+    mutated = ops.prune_only_mutation(parent, 0.2, rng)
+    assert not (mutated & ~parent).any() and (parent & ~mutated).sum() > 300  # prunes, never restores
+    kept, fitness = ops.drop_worst([first, second, parent, mutated], [0.5, 0.1, 0.3, 0.1])
+    assert [m is x for m, x in zip(kept, [first, parent])] == [True, True] and fitness == [0.5, 0.3]
+    assert ops.original_fitness(parent, 0.59, 0.8, 0.6) == 0.0  # under the floor
+    assert ops.original_fitness(parent, 0.9, 0.8, 0.6) == pytest.approx(0.8 * ops.sparsity(parent) + 0.2 * 0.9)
+
+
+def test_the_swap_mutation_restores_as_many_genes_as_it_prunes():
+    rng = np.random.default_rng(1)
+    seed = ops.magnitude_mask(rng.normal(size=1000), 0.7)
+    assert ops.sparsity(seed) == pytest.approx(0.7)
+    child = ops.swap_mutation(seed, 25, rng)
+    assert (child & ~seed).sum() == 25 and (seed & ~child).sum() == 25 and child.sum() == seed.sum()
+    population = ops.seeded_population(seed, 6, 10, rng)
+    assert np.array_equal(population[0], seed) and all(m.sum() == seed.sum() for m in population)
+    assert len({m.tobytes() for m in population}) == 6
+
+
+def test_the_magnitude_mask_keeps_the_largest_weights():
+    weights = np.array([0.5, -3.0, 0.1, 2.0, -0.2])
+    assert ops.magnitude_mask(weights, 0.4).tolist() == [True, True, False, True, False]
