@@ -33,6 +33,11 @@ The corpus WER (`WerResult.wer`) is the total of word errors (substitutions +
 deletions + insertions, the word-level Levenshtein distance) over all
 utterances divided by the total number of reference words.
 `WerResult.utterance_mean` is the mean of the per-utterance WERs, the original's fitness.
+
+`WerCeiling` scores a corpus one utterance at a time against a ceiling on its
+corpus WER: errors only grow and the reference words are counted before any
+decoding, so once the running errors over all reference words are above the
+ceiling, the corpus WER is too, and decoding can stop ("exact early rejection").
 """
 
 from __future__ import annotations
@@ -133,3 +138,44 @@ def score(references: Sequence[str], hypotheses: Sequence[str], normalise: bool 
     if len(references) != len(hypotheses):
         raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
     return WerResult(tuple(score_utterance(r, h, normalise) for r, h in zip(references, hypotheses)))
+
+
+class WerCeiling:
+    """The word errors of `references` as their hypotheses are scored in order, against a ceiling on the corpus WER.
+
+    `exceeded` is True as soon as the corpus WER is sure to be above the ceiling,
+    whatever the utterances not yet scored give; after the last utterance it is
+    exactly `score(references, hypotheses, normalise).wer > ceiling`, so a WER equal
+    to the ceiling is accepted.
+    """
+
+    def __init__(self, references: Sequence[str], ceiling: float, normalise: bool = True):
+        self.references = tuple(references)
+        self.ceiling = ceiling
+        self.normalise = normalise
+        # Scored against an empty hypothesis, a reference counts its words as `score` does (and an
+        # empty one is refused alike) without any alignment.
+        self.words = sum(score_utterance(r, "", normalise).words for r in self.references)
+        self.scores: list[UtteranceScore] = []
+        self.errors = 0
+
+    def add(self, hypothesis: str) -> bool:
+        """Score the next utterance's hypothesis; return `exceeded`."""
+        if len(self.scores) == len(self.references):
+            raise ValueError(f"all {len(self.references)} utterances are already scored")
+        utterance = score_utterance(self.references[len(self.scores)], hypothesis, self.normalise)
+        self.scores.append(utterance)
+        self.errors += utterance.errors
+        return self.exceeded
+
+    @property
+    def exceeded(self) -> bool:
+        """Whether the errors so far, over all reference words, are already above the ceiling."""
+        # The very division `WerResult.wer` makes at the end (no `errors > ceiling * words`, which rounds
+        # differently at a tie); float division is monotone, so no later utterance can bring it back.
+        return (self.errors / self.words if self.words else 0.0) > self.ceiling
+
+    @property
+    def result(self) -> WerResult:
+        """The WER of the utterances scored so far (all of them: exactly `score`'s result)."""
+        return WerResult(tuple(self.scores))

@@ -262,3 +262,17 @@ def test_an_srp_sweep_exports_physically_pruned_models_that_reload_with_their_re
         assert entry["params"] == sum(p.numel() for p in model.parameters()) == point["plan"]["kept_parameters"]
         assert entry["params"] / report["baseline"]["params"] == pytest.approx(point["keep"], abs=1e-3)
         assert decode_dataset(model, checkpoint.processor, search).result.wer == pytest.approx(entry["wer_search"])
+
+
+def test_a_keep_the_model_cannot_meet_is_refused_before_anything_is_written(tmp_path):
+    import subprocess
+    import sys
+
+    run_dir = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "gridprune.cli", "run", str(SRP_DEMO), "--run-dir", str(run_dir),
+                           "--set", "srp.keep=[0.8, 0.1]"], cwd=REPO, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert proc.returncode == 2 and not run_dir.exists()
+    assert proc.stderr.strip().startswith("gridprune: error: --set srp.keep: 0.1 is below the lowest fraction of "
+                                          "parameters this model can keep (0.1404: every FFN neuron and 63 query/key and 64 value "
+                                          "dimensions of each head removed"), proc.stderr
