@@ -3,6 +3,8 @@ their content, and the genetic operators (the original's rules; gridprune's swap
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,8 @@ from gridprune.methods.layer_ga.masks import pack_mask, unpack_mask
 from gridprune.store import RunDir
 from gridprune.store.errors import StoreError
 from gridprune.store.inputs import input_path, put_input, read_input
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "wav_files_example"
 
 
 @pytest.mark.parametrize("shape", [(1,), (7,), (8,), (13, 5), (3, 1, 3, 3), (512, 512, 3, 3)])
@@ -83,3 +87,42 @@ def test_the_swap_mutation_restores_as_many_genes_as_it_prunes():
 def test_the_magnitude_mask_keeps_the_largest_weights():
     weights = np.array([0.5, -3.0, 0.1, 2.0, -0.2])
     assert ops.magnitude_mask(weights, 0.4).tolist() == [True, True, False, True, False]
+
+
+# ------------------------------------------------------------------ the mask evaluation kind
+def test_a_mask_evaluation_decodes_the_masked_model_and_rejects_above_a_ceiling(tmp_path):
+    import torch
+
+    from gridprune.engine import Trial, execute, make_task, trial_key
+    from gridprune.methods.layer_ga.evaluate import MaskEvaluateFactory, first_layer
+    from gridprune.models.evaluator import decode_dataset
+
+    data = (str(EXAMPLES / "dev.hrl"), None)
+    handler = MaskEvaluateFactory("demo", data)(1)
+    run = RunDir.create(tmp_path / "run", {"method": "test"})
+    name = "wav2vec2.encoder.layers.2.feed_forward.intermediate_dense.weight"
+    weight = handler.checkpoint.model.get_parameter(name)
+    before = weight.detach().clone()
+    keep = ops.magnitude_mask(before.numpy(), 0.9).reshape(tuple(weight.shape))
+    digest = put_input(run, pack_mask(keep))
+    assert first_layer(name) == 2 and first_layer("lm_head.weight") == 0
+
+    def evaluated(ceiling):
+        trial = Trial("evaluate_mask", {"parameter": name, "mask": digest, "wer_ceiling": ceiling})
+        return execute(handler, make_task(trial, trial_key(trial, {"test": 1})), run)
+
+    full = evaluated(None)
+    assert torch.equal(weight, before)  # the worker's model is left as it was
+    masked_model = handler.checkpoint.model
+    with torch.no_grad():
+        weight.mul_(torch.from_numpy(keep))
+    try:
+        expected = decode_dataset(masked_model, handler.checkpoint.processor, handler.dataset).result.wer
+    finally:
+        with torch.no_grad():
+            weight.copy_(before)
+    assert full.value == pytest.approx(expected) and full.metrics["sparsity"] == ops.sparsity(keep)
+    rejected = evaluated(full.value / 2)
+    assert rejected.value is None and rejected.metrics["rejected"]
+    assert rejected.metrics["utterances"] < len(handler.dataset.utterances)
+    assert evaluated(full.value).value == pytest.approx(full.value)  # at the ceiling: accepted

@@ -1,2 +1,3 @@
-"""The per-layer GA over pruning masks (in progress, not yet a method: its masks packed one bit per gene, and its
-genetic operators, the original's and gridprune's)."""
+"""The per-layer GA over pruning masks (in progress, not yet a method: its masks packed one bit per gene, its
+genetic operators, the original's and gridprune's, and the evaluation of a masked wav2vec2 tensor under a WER
+ceiling)."""
