@@ -53,7 +53,8 @@ log = logging.getLogger(__name__)
 
 def check_inputs(setup: RunSetup) -> tuple[str, str]:
     """Check the model folder, the settings against the model, the task kinds' resources and the
-    datasets, without torch; returns the fingerprints of model and search set."""
+    datasets, without reading a weight (and without torch but for methods that count the model's
+    parameters); returns the fingerprints of model and search set."""
     from gridprune.checkpoint_files import checkpoint_fingerprint, resolve_model_path
     from gridprune.data import read_hrl
 

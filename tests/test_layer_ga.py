@@ -105,7 +105,9 @@ def test_a_mask_evaluation_decodes_the_masked_model_and_rejects_above_a_ceiling(
     before = weight.detach().clone()
     keep = ops.magnitude_mask(before.numpy(), 0.9).reshape(tuple(weight.shape))
     digest = put_input(run, pack_mask(keep))
-    assert first_layer(name) == 2 and first_layer("lm_head.weight") == 0
+    assert first_layer(name, 4) == 2 and first_layer("lm_head.weight", 4) == 4
+    with pytest.raises(ValueError, match="parameter wav2vec2.feature_projection.projection.weight: only tensors"):
+        first_layer("wav2vec2.feature_projection.projection.weight", 4)
 
     def evaluated(ceiling):
         trial = Trial("evaluate_mask", {"parameter": name, "mask": digest, "wer_ceiling": ceiling})

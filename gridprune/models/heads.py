@@ -82,10 +82,11 @@ def pruned_attention(attention: nn.Module, qk_keep: list[list[int]], v_keep: lis
     qk_rows = torch.tensor([h * old_qk + i for h, kept in enumerate(qk_keep) for i in sorted(kept)], dtype=torch.long)
     v_rows = torch.tensor([h * old_v + i for h, kept in enumerate(v_keep) for i in sorted(kept)], dtype=torch.long)
     hidden = attention.q_proj.in_features
+    outputs = attention_outputs(attention, hidden)
     with torch.device("meta"), quiet_empty_init():
         pruned = PrunedAttention(hidden, heads, qk_dim.pop(), v_dim.pop(), float(attention.scaling),
                                  bias=attention.q_proj.bias is not None, dropout=float(attention.dropout),
-                                 outputs=attention_outputs(attention, hidden))
+                                 outputs=outputs)
     state = {}
     for name, rows in (("q_proj", qk_rows), ("k_proj", qk_rows), ("v_proj", v_rows)):
         source = getattr(attention, name)

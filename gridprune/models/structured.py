@@ -36,9 +36,14 @@ def remove_structured(model: nn.Module, ffn_keep: Sequence[Sequence[int]],
     layers = model.wav2vec2.encoder.layers
     if len(ffn_keep) != len(layers):
         raise ValueError(f"give the kept FFN neurons of each of the {len(layers)} encoder layers")
+    if (qk_keep is None) != (v_keep is None):
+        raise ValueError("give the kept query/key and value dimensions together (or neither)")
     for index, layer in enumerate(layers):
         remove_ffn_neurons(layer, ffn_keep[index])
         if qk_keep is not None and v_keep is not None:
-            layer.attention = pruned_attention(layer.attention, [list(h) for h in qk_keep[index]],
-                                               [list(h) for h in v_keep[index]])
+            try:
+                layer.attention = pruned_attention(layer.attention, [list(h) for h in qk_keep[index]],
+                                                   [list(h) for h in v_keep[index]])
+            except ValueError as exc:
+                raise ValueError(f"encoder layer {index}: {exc}") from None
     return model

@@ -1,8 +1,9 @@
 """CTC fine-tuning as a task kind of its own, for every method that trains (PARP, SRP, per-layer masks).
 
 - `loop.train(model, examples, spec, hooks, params, progress=...)`: Adam fine-tuning, feature
-  encoder frozen by default, seeded; a method acts through `TrainingHooks` (before, after each
-  update, at the end); the state is saved every `save_every` updates and a restarted task
+  encoder frozen by default, seeded; a method acts through `hooks.TrainingHooks` (on every
+  start and resume, before each update, an extra loss term, between backward and the optimiser
+  step, after each update, at the end); the state is saved every `save_every` updates and a restarted task
   continues from it, counting the updates it redid.
 - `kind.TrainingFactory` / `kind.training_kind`: the engine task kind; its artifact `model/` is
   the trained checkpoint folder (`kind.trained_model_dir`).

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from gridprune.engine.kinds import Resources, Task, TaskContext, TaskKind
 
 if TYPE_CHECKING:  # the loop imports torch: a method's kinds are built without it, handlers import it
-    from gridprune.training.loop import Teacher, TrainingHooks
+    from gridprune.training.hooks import TrainingHooks
+    from gridprune.training.loop import Teacher
 
 MODEL_DIR = "model"  # the artifact folder of a trained model
 

@@ -22,10 +22,16 @@ if TYPE_CHECKING:
 _ENCODER_LAYER = re.compile(r"(?:^|\.)encoder\.layers\.(\d+)\.")
 
 
-def first_layer(parameter: str) -> int:
-    """The encoder layer a tensor belongs to (0 for one before the encoder layers: all of them are decoded)."""
+def first_layer(parameter: str, layers: int) -> int:
+    """The encoder layer a tensor belongs to; `layers` (none decoded again) for one after the encoder layers (the
+    CTC head, a final layer norm). A tensor before them (the front end) is refused: the cache starts after it."""
     match = _ENCODER_LAYER.search(parameter)
-    return int(match.group(1)) if match else 0
+    if match:
+        return int(match.group(1))
+    if parameter.startswith(("lm_head.", "wav2vec2.encoder.layer_norm.")):
+        return layers
+    raise ValueError(f"parameter {parameter}: only tensors of the encoder layers and after them (lm_head) can be "
+                     "masked; the hidden states entering layer 0 are cached")
 
 
 @contextmanager
@@ -75,16 +81,20 @@ class MaskEvaluateHandler:
         import torch
 
         from gridprune.methods.layer_ga.masks import unpack_mask
-        from gridprune.store.inputs import read_input
+        from gridprune.store.inputs import input_path, read_input
 
         params = task["params"]
-        name = params["parameter"]
+        name, digest = params["parameter"], params["mask"]
         weight = self.checkpoint.model.get_parameter(name)
-        keep = torch.from_numpy(unpack_mask(read_input(context.run, params["mask"])))
+        try:
+            keep = torch.from_numpy(unpack_mask(read_input(context.run, digest)))
+        except ValueError as exc:
+            raise ValueError(f"{input_path(context.run, digest)}: {exc}") from None
         if tuple(keep.shape) != tuple(weight.shape):
             raise ValueError(f"the mask of {name} has shape {tuple(keep.shape)}, the tensor {tuple(weight.shape)}")
-        with masked(weight, keep):
-            evaluation = self.evaluator(first_layer(name)).evaluate(wer_ceiling=params.get("wer_ceiling"))
+        evaluator = self.evaluator(first_layer(name, len(self.checkpoint.model.wav2vec2.encoder.layers)))
+        with masked(weight, keep):  # after the evaluator exists: its cache is of the unmasked model
+            evaluation = evaluator.evaluate(wer_ceiling=params.get("wer_ceiling"))
         metrics = {"wer": None if evaluation.rejected else evaluation.result.wer, "rejected": evaluation.rejected,
                    "utterances": len(evaluation.indices), "sparsity": 1.0 - int(keep.sum()) / keep.numel()}
         return {"value": metrics["wer"], "metrics": metrics, "seconds": evaluation.seconds}

@@ -1,5 +1,5 @@
 """The genetic operators of the per-layer mask GA over one layer's genes (True = kept), the original's and
-gridprune's (METHODS.md section 4). Pure numpy, seeded by the generator passed in.
+gridprune's. Pure numpy, seeded by the generator passed in.
 
 The original's (steady state): genes start pruned with probability 0.1; two parents drawn uniformly (blind to
 fitness, possibly the same one); single-point crossover; a mutation that only prunes; the two children
@@ -61,12 +61,13 @@ def drop_worst(population: list[np.ndarray], fitnesses: list[float], count: int 
 
 
 def magnitude_mask(weights: np.ndarray, target: float) -> np.ndarray:
-    """Keep the largest |weights|, pruning round(target * genes) of them (ties: the lower index kept)."""
-    flat = np.abs(np.asarray(weights, dtype=np.float64)).reshape(-1)
-    pruned = round(target * len(flat))
+    """Keep the largest |weights|, pruning round(target * genes) of them (at a tie the lower index is pruned
+    first); the mask has the weights' shape."""
+    weights = np.asarray(weights, dtype=np.float64)
+    flat = np.abs(weights).reshape(-1)
     mask = np.ones(len(flat), dtype=bool)
-    mask[np.argsort(flat, kind="stable")[:pruned]] = False
-    return mask
+    mask[np.argsort(flat, kind="stable")[:round(target * len(flat))]] = False
+    return mask.reshape(weights.shape)
 
 
 def swap_mutation(mask: np.ndarray, swaps: int, rng: np.random.Generator) -> np.ndarray:

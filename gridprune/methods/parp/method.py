@@ -15,7 +15,7 @@ from gridprune.store import RunDir
 
 
 class Parp(SweepMethod):
-    """The `parp` job type (METHODS.md section 2)."""
+    """The `parp` job type (Lai et al., NeurIPS 2021)."""
 
     name = "parp"
     section = "parp"

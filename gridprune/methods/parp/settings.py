@@ -53,8 +53,8 @@ class ParpSettings(TrainingSection):
         bad = [p for p in points if not 0 < p < 1]
         if bad:
             raise ValueError(f"each sparsity must lie in (0, 1) (the fraction of weights pruned), not {bad}")
-        if len(set(points)) != len(points):
-            raise ValueError(f"a sparsity is given twice in {points}")
+        if len({f"{p:.2f}" for p in points}) != len(points):
+            raise ValueError(f"two sparsities of {points} are the same to two decimals (the points' names)")
         return value
 
     @model_validator(mode="after")

@@ -89,8 +89,8 @@ def plan(budget: Budget, keep: float, qk_keep: float | None = None, v_keep: floa
                           f"({lowest:.4f}: every FFN neuron and {qk} query/key and {v} value dimensions of each head "
                           f"removed; the rest of the model is not prunable)")
     if ffn < 0:
-        raise BudgetError(f"{keep}: the attention dimensions qk_keep / v_keep remove already leave less than "
-                          f"{keep} of the parameters; raise qk_keep / v_keep or lower keep")
+        raise BudgetError(f"qk_keep / v_keep: the attention dimensions they remove already leave less than keep "
+                          f"{keep} of the parameters; raise them or lower keep")
     kept = budget.parameters - ffn * budget.ffn_cost - budget.attention_cost(qk, v)
     return Plan(keep=keep, ffn_removed=ffn, qk_removed=qk, v_removed=v, kept_parameters=kept,
                 kept_fraction=kept / budget.parameters)

@@ -25,10 +25,14 @@ def _slug(label: str) -> str:
 
 
 def physically_pruned(model: Any, selection: dict[str, Any]) -> Any:
-    """`model` (a trained SRP model, its removed groups zero) with those groups removed, in place."""
+    """`model` (a trained SRP model, its removed groups zero) with those groups removed, in place (the attention
+    left whole where no dimension goes)."""
     from gridprune.models.structured import remove_structured
 
-    return remove_structured(model, selection["ffn"], selection["qk"], selection["v"])
+    plan = selection["plan"]
+    if plan["qk_removed"] or plan["v_removed"]:
+        return remove_structured(model, selection["ffn"], selection["qk"], selection["v"])
+    return remove_structured(model, selection["ffn"])
 
 
 def export_sweep(sweep: SrpSweep | None, run: RunDir, config: Any, out: Path, *, threads: int | None = None,
@@ -45,8 +49,11 @@ def export_sweep(sweep: SrpSweep | None, run: RunDir, config: Any, out: Path, *,
         compare_speed,
     )
 
-    if sweep is None or not (sweep.scored or {}).get("ok"):
+    if sweep is None or sweep.scored is None:
         raise EngineError(f"{run.root}: the groups have not been scored yet; nothing to export")
+    if not sweep.scored["ok"]:
+        raise EngineError(f"{run.root}: scoring the groups failed ({sweep.scored['metrics'].get('error')}); "
+                          "nothing to export")
     selections = json.loads((artifact_dir(run, sweep.scored["key"]) / SELECTION_FILE).read_text())
     before = (sweep.scores.get(UNPRUNED) or {}).get("metrics", {})
     base = load_checkpoint(config.model)

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator, Literal, Sequence
+from typing import Callable, Iterator, Sequence
 
 import torch
 from torch import nn
 
-Score = Literal["taylor_abs", "signed", "l1"]
+from gridprune.methods.srp.settings import Score
+
 GROUPS = ("ffn", "qk", "vo")
 
 
@@ -42,9 +43,10 @@ class Gates:
 def ones_like_groups(model: nn.Module, requires_grad: bool = False, value: float = 1.0) -> Gates:
     """Gates at 1 (nothing pruned), or at `value`, for every group of `model`'s encoder."""
     layers = model.wav2vec2.encoder.layers
+    device = next(model.parameters()).device
 
     def filled(size: int) -> torch.Tensor:
-        return torch.full((size,), value, requires_grad=requires_grad)
+        return torch.full((size,), value, requires_grad=requires_grad, device=device)
 
     return Gates(ffn=[filled(layer.feed_forward.intermediate_dense.out_features) for layer in layers],
                  qk=[filled(layer.attention.q_proj.out_features) for layer in layers],

@@ -16,7 +16,7 @@ from gridprune.store import RunDir
 
 
 class Srp(SweepMethod):
-    """The `srp` job type (METHODS.md section 5, stage 2)."""
+    """The `srp` job type: stage 2 of selective regularisation pruning (FFN neurons, attention dimensions)."""
 
     name = "srp"
     section = "srp"

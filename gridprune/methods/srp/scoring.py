@@ -45,7 +45,8 @@ class ScoreHandler:
 
         params = task["params"]
         model = self.checkpoint.model
-        scores = importance(model, params["score"], self.batches(params), self._loss(model))
+        gradient = params["score"] != "l1"  # the l1 score reads the weights alone
+        scores = importance(model, params["score"], self.batches(params) if gradient else (), self._loss(model))
         budget = budget_of(model)
         selections = {}
         for keep in params["keep"]:

@@ -1,8 +1,8 @@
 """Which groups one keep fraction removes, from each group's importance: the least important go.
 
 FFN neurons by one global count over all layers (a layer may lose every neuron); attention dimensions
-the same count in every head of every layer, the query/key and the value sets chosen apart. Ties go to
-the lower index, so a selection follows from the importance alone. A selection is JSON: per layer the
+the same count in every head of every layer, the query/key and the value sets chosen apart. At a tie the
+lower index is removed first, so a selection follows from the importance alone. A selection is JSON: per layer the
 kept FFN neurons, and per head the kept query/key and value dimensions (indices within the head).
 """
 
@@ -44,8 +44,10 @@ def _kept_per_head(scores: torch.Tensor, heads: int, removed: int) -> list[list[
 
 def removed_mask(selection: dict[str, Any], gates: Gates) -> Gates:
     """Per layer and group kind, True where `selection` removes the group (in the gates' flat layout)."""
+    device = gates.ffn[0].device
+
     def mask(kept: list[int], size: int) -> torch.Tensor:
-        keep = torch.zeros(size, dtype=torch.bool)
+        keep = torch.zeros(size, dtype=torch.bool, device=device)
         keep[kept] = True
         return ~keep
 

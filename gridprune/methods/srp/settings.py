@@ -15,8 +15,9 @@ ShrinkSchedule = Literal["sa", "sg"]
 
 
 class SrpSettings(TrainingSection):
-    """The `srp:` section. gridprune's defaults where the original's do worse on a trained model (the score,
-    measured in METHODS.md section 5; distillation at temperature 1, as measured for PARP in BENCHMARKS.md)."""
+    """The `srp:` section. gridprune's defaults where the original's do worse on a trained model: the score (the
+    original's signed gradient ranks groups at random on a trained model, BENCHMARKS.md section 10), distillation
+    at temperature 1 with half the weight (as measured for PARP, BENCHMARKS.md section 8)."""
 
     keep: float | list[float] = Field(0.6, description=(
         "fraction of the model's parameters that remain; a list: each an independent trial"))
@@ -53,8 +54,8 @@ class SrpSettings(TrainingSection):
         bad = [p for p in points if not 0 < p <= 1]
         if bad:
             raise ValueError(f"each keep must lie in (0, 1] (the fraction of parameters that remain), not {bad}")
-        if len(set(points)) != len(points):
-            raise ValueError(f"a keep fraction is given twice in {points}")
+        if len({f"{p:.2f}" for p in points}) != len(points):
+            raise ValueError(f"two keep fractions of {points} are the same to two decimals (the points' names)")
         return value
 
     def points(self) -> list[float]:
@@ -75,12 +76,16 @@ def check(config: Any, settings: SrpSettings) -> None:
     from gridprune.methods.srp.budget import BudgetError, plan
 
     check_model_layers(config)
+    if not settings.oneshot and not settings.steps:
+        raise ConfigValueError(f"{SECTION}.oneshot", f"false leaves out the one-shot trials, but with {SECTION}."
+                                                     "shrink_steps and finetune_steps 0 they are all the sweep has")
     budget = model_budget(config.model)
     for keep in settings.points():
         try:
             plan(budget, keep, settings.qk_keep, settings.v_keep)
         except BudgetError as exc:
-            raise ConfigValueError(f"{SECTION}.keep", str(exc)) from None
+            key = "qk_keep" if exc.args[0].startswith("qk_keep") else "keep"
+            raise ConfigValueError(f"{SECTION}.{key}", str(exc)) from None
     train = read_hrl(settings.train.path, settings.train.audio_dir)
     if settings.batch_size > len(train):
         raise ConfigValueError(f"{SECTION}.batch_size", f"{settings.batch_size} is more than the {len(train)} "
@@ -88,13 +93,19 @@ def check(config: Any, settings: SrpSettings) -> None:
 
 
 def model_budget(model: str) -> Any:
-    """The parameter budget of the checkpoint `model`, from its config alone (the model built on the meta device)."""
+    """The parameter budget of the checkpoint `model`: from its config alone (the model built on the meta device,
+    no weight read), or, for a model already pruned to per-layer sizes, from the loaded model."""
     import torch
     from transformers import Wav2Vec2Config, Wav2Vec2ForCTC
 
     from gridprune.checkpoint_files import read_model_config, resolve_model_path
     from gridprune.methods.srp.budget import budget_of
+    from gridprune.models.loading import load_model
+    from gridprune.models.pruned import RECORD_KEY
 
-    config = read_model_config(resolve_model_path(model))
+    path = resolve_model_path(model)
+    config = read_model_config(path)
+    if RECORD_KEY in config:
+        return budget_of(load_model(path))
     with torch.device("meta"):
         return budget_of(Wav2Vec2ForCTC(Wav2Vec2Config.from_dict(config)))
