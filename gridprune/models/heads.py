@@ -11,13 +11,13 @@ installed transformers' attention (two outputs since 5.x, three before).
 
 from __future__ import annotations
 
-import warnings
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from gridprune.models.pruning import quiet_empty_init
 
 
 class PrunedAttention(nn.Module):
@@ -98,14 +98,6 @@ def pruned_attention(attention: nn.Module, qk_keep: list[list[int]], v_keep: lis
         state["out_proj.bias"] = attention.out_proj.bias.detach().clone()
     pruned.load_state_dict(state, assign=True)
     return pruned.train(attention.training)
-
-
-@contextmanager
-def quiet_empty_init() -> Iterator[None]:
-    """Building a layer with no neuron (or no value dimension) left is meant: silence torch's warning of it."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Initializing zero-element tensors is a no-op")
-        yield
 
 
 def _head_dims(attention: nn.Module) -> tuple[int, int]:

@@ -27,7 +27,8 @@ from torch import nn
 from transformers import Wav2Vec2Config, Wav2Vec2ForCTC
 
 from gridprune.checkpoint_files import CheckpointError
-from gridprune.models.heads import PrunedAttention, attention_outputs, quiet_empty_init
+from gridprune.models.heads import PrunedAttention, attention_outputs
+from gridprune.models.pruning import quiet_empty_init
 
 RECORD_KEY = "gridprune"
 RECORD_FORMAT = 1

@@ -9,7 +9,9 @@ equal blocks, the unit a chromosome prunes.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+import warnings
+from contextlib import contextmanager
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -54,6 +56,14 @@ def block_l1_norms(model: Wav2Vec2ForCTC, layers: Sequence[int], granularity: in
     return norms
 
 
+@contextmanager
+def quiet_empty_init() -> Iterator[None]:
+    """Building a layer with no neuron (or no value dimension) left is meant: silence torch's warning of it."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Initializing zero-element tensors is a no-op")
+        yield
+
+
 def sliced_linear(source: nn.Linear, rows: torch.Tensor | None = None, columns: torch.Tensor | None = None) -> nn.Linear:
     """A copy of `source` keeping only `rows` (outputs) and `columns` (inputs); its parameters need no gradient."""
     weight = source.weight.detach()
@@ -64,7 +74,8 @@ def sliced_linear(source: nn.Linear, rows: torch.Tensor | None = None, columns: 
     bias = source.bias
     if bias is not None and rows is not None:
         bias = bias.detach().index_select(0, rows)
-    layer = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None, device="meta")
+    with quiet_empty_init():
+        layer = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None, device="meta")
     layer.weight = nn.Parameter(weight, requires_grad=False)
     if bias is not None:
         layer.bias = nn.Parameter(bias.detach(), requires_grad=False)

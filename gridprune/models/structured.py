@@ -13,7 +13,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from gridprune.models.heads import pruned_attention, quiet_empty_init
+from gridprune.models.heads import pruned_attention
 from gridprune.models.pruning import sliced_linear
 
 
@@ -21,9 +21,8 @@ def remove_ffn_neurons(layer: nn.Module, kept: Sequence[int]) -> None:
     """Keep only the FFN neurons `kept` of one encoder layer (intermediate rows, output columns), in place."""
     rows = torch.tensor(sorted(kept), dtype=torch.long)
     feed_forward = layer.feed_forward
-    with quiet_empty_init():
-        feed_forward.intermediate_dense = sliced_linear(feed_forward.intermediate_dense, rows=rows)
-        feed_forward.output_dense = sliced_linear(feed_forward.output_dense, columns=rows)
+    feed_forward.intermediate_dense = sliced_linear(feed_forward.intermediate_dense, rows=rows)
+    feed_forward.output_dense = sliced_linear(feed_forward.output_dense, columns=rows)
 
 
 def remove_structured(model: nn.Module, ffn_keep: Sequence[Sequence[int]],

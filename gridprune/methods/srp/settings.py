@@ -29,8 +29,9 @@ class SrpSettings(TrainingSection):
         "importance of a group: taylor_abs (sum over batches of |dL/dc|), signed (the original's -dL/dc on one "
         "batch), l1 (weight norms, row x column)"))
     score_batches: int = Field(16, ge=1, description="training batches the gradient scores sum over")
-    schedule: ShrinkSchedule = Field("sa", description=(
-        "how the selected groups' gates shrink to 0 over shrink_steps: sa (linear), sg (geometric to 1e-5, then 0)"))
+    schedule: ShrinkSchedule = Field("sg", description=(
+        "how the selected groups' gates shrink to 0 over shrink_steps: sg (geometric to 1e-5, then 0; gridprune's, "
+        "BENCHMARKS.md section 10) or sa (linear)"))
     shrink_steps: int = Field(300, ge=0, description="updates while the selected groups' gates shrink (0: removed at once)")
     finetune_steps: int = Field(100, ge=0, description="updates after that, the groups removed")
     distill: float = Field(0.5, ge=0, le=1, description=(
