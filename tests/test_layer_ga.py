@@ -128,3 +128,60 @@ def test_a_mask_evaluation_decodes_the_masked_model_and_rejects_above_a_ceiling(
     assert rejected.value is None and rejected.metrics["rejected"]
     assert rejected.metrics["utterances"] < len(handler.dataset.utterances)
     assert evaluated(full.value).value == pytest.approx(full.value)  # at the ceiling: accepted
+
+
+# ------------------------------------------------------------------ the original's steady-state loop
+def _run(ga, fitness, stop_after=None):
+    """Drive `ga` with `fitness(mask)`; stop (returning the state) after `stop_after` tells."""
+    tells = 0
+    while not ga.finished:
+        masks = ga.ask()
+        ga.tell(masks, [fitness(m) for m in masks])
+        tells += 1
+        if tells == stop_after:
+            return ga.state_dict()
+    return None
+
+
+def test_the_steady_state_ga_keeps_its_size_drops_the_worst_and_only_ratchets_sparsity_up():
+    from gridprune.methods.layer_ga.steady_state import SteadyState
+
+    def fitness(mask):  # the original's rule on a made-up score that falls as the sparsity rises
+        return ops.original_fitness(mask, 1.0 - 0.5 * ops.sparsity(mask), 0.8, 0.6)
+
+    ga = SteadyState(genes=200, size=10, steps=40, mutation_rate=0.05, seed=0)
+    first = ga.ask()
+    assert len(first) == 10 and all(abs(ops.sparsity(m) - 0.1) < 0.1 for m in first)
+    ga.tell(first, [fitness(m) for m in first])
+    worst_before = min(ga.fitnesses)
+    children = ga.ask()
+    assert len(children) == 2
+    ga.tell(children, [fitness(m) for m in children])
+    assert len(ga.population) == 10 and min(ga.fitnesses) >= worst_before  # the two worst of 12 went
+    _run(ga, fitness)
+    assert ga.done_steps == 40
+    assert ops.sparsity(ga.best()[0]) > 0.3  # prune-only mutation: sparsity climbs towards the floor
+
+
+def test_a_saved_steady_state_ga_resumes_to_the_same_result():
+    from gridprune.methods.layer_ga.steady_state import SteadyState
+
+    def fitness(mask):
+        return ops.original_fitness(mask, 1.0 - ops.sparsity(mask) ** 2, 0.8, 0.6)
+
+    reference = SteadyState(genes=64, size=6, steps=15, mutation_rate=0.1, seed=3)
+    _run(reference, fitness)
+    interrupted = SteadyState(genes=64, size=6, steps=15, mutation_rate=0.1, seed=3)
+    state = _run(interrupted, fitness, stop_after=7)
+    resumed = SteadyState(genes=64, size=6, steps=15, mutation_rate=0.1, seed=3)
+    resumed.load_state_dict(state)
+    _run(resumed, fitness)
+    assert np.array_equal(resumed.best()[0], reference.best()[0]) and resumed.fitnesses == reference.fitnesses
+
+
+def test_the_steady_state_ga_stops_at_its_sparsity_threshold():
+    from gridprune.methods.layer_ga.steady_state import SteadyState
+
+    ga = SteadyState(genes=50, size=4, steps=1000, mutation_rate=0.3, seed=1, stop_sparsity=0.6)
+    _run(ga, lambda mask: ops.sparsity(mask))
+    assert ops.sparsity(ga.best()[0]) >= 0.6 and ga.done_steps < 1000

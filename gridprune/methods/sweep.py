@@ -16,7 +16,8 @@ UNPRUNED = "unpruned"  # the label of a sweep's evaluation of the base model
 
 class TrainingSweep:
     """Training trials by label and the evaluations of what they trained (not synchronous: each outcome is told
-    as it arrives). A subclass says in which round it is and what it asks."""
+    as it arrives). A subclass says in which round it is (`round`, `finished`), what it asks (`ask`), how it is
+    saved (`state_dict`, `from_state_dict`) and its rows for status and export (`points`)."""
 
     synchronous = False
     planned_rounds: ClassVar[int]
