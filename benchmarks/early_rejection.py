@@ -128,7 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"all {len(records)} decisions equal the full decode's (WER > ceiling), "
               "and every accepted evaluation equals the full one")
-    write_json(args.json, {"model": args.model, "data": str(args.data), "unpruned_wer": unpruned,
+    data = args.data.resolve()
+    shown = data.relative_to(REPO) if data.is_relative_to(REPO) else data  # no machine's paths in the figures
+    write_json(args.json, {"model": args.model, "data": str(shown), "unpruned_wer": unpruned,
                            "count": args.count, "seed": args.seed, "rows": rows, "records": records})
     return 1 if differ else 0
 

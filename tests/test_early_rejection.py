@@ -121,7 +121,7 @@ def test_the_ceiling_is_exceeded_once_the_errors_so_far_pass_it():
     assert running(references, ["", "E F G H I"], 0.5) == [False, True]  # insertions count
 
 
-def test_the_helper_ends_on_scores_result():
+def test_a_ceiling_scored_to_the_end_gives_scores_result():
     references = ["It's a pretrained model", "Hello,  world", "one two three"]
     hypotheses = ["ITS A PRETRAINED MODEL", "hello world", "one two three four"]
     for normalise in (True, False):
