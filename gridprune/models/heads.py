@@ -78,7 +78,7 @@ def pruned_attention(attention: nn.Module, qk_keep: list[list[int]], v_keep: lis
     qk_dim, v_dim = {len(kept) for kept in qk_keep}, {len(kept) for kept in v_keep}
     if len(qk_dim) != 1 or len(v_dim) != 1:
         raise ValueError("every head of a layer keeps the same number of q/k dimensions, and of v dimensions")
-    old_qk, old_v = _head_dims(attention)
+    old_qk, old_v = head_dims(attention)
     qk_rows = torch.tensor([h * old_qk + i for h, kept in enumerate(qk_keep) for i in sorted(kept)], dtype=torch.long)
     v_rows = torch.tensor([h * old_v + i for h, kept in enumerate(v_keep) for i in sorted(kept)], dtype=torch.long)
     hidden = attention.q_proj.in_features
@@ -100,7 +100,7 @@ def pruned_attention(attention: nn.Module, qk_keep: list[list[int]], v_keep: lis
     return pruned.train(attention.training)
 
 
-def _head_dims(attention: nn.Module) -> tuple[int, int]:
+def head_dims(attention: nn.Module) -> tuple[int, int]:
     """(q/k dims, v dims) per head of a transformers attention or of a `PrunedAttention`."""
     if isinstance(attention, PrunedAttention):
         return attention.qk_head_dim, attention.v_head_dim

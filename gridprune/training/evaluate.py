@@ -32,19 +32,20 @@ class EvaluateHandler:
         self.sets = {"wer": search} if heldout is None else {"wer": search, "heldout_wer": heldout}
 
     def __call__(self, task: Task, context: TaskContext) -> dict[str, Any]:
-        from gridprune.models import load_checkpoint
         from gridprune.models.evaluator import decode_dataset
+        from gridprune.models.export import model_sizes
+        from gridprune.models.loading import load_pruned
         from gridprune.training.kind import trained_model_dir
 
         weights = task["params"]["weights"]
-        model = self.checkpoint.model if weights is None else load_checkpoint(trained_model_dir(context, weights)).model
+        model = self.checkpoint.model if weights is None else load_pruned(trained_model_dir(context, weights))
         metrics: dict[str, Any] = {}
         for name, dataset in self.sets.items():
             evaluation = decode_dataset(model, self.checkpoint.processor, dataset)
             metrics[name] = evaluation.result.wer
             metrics[name.replace("wer", "decode_seconds")] = evaluation.seconds
-        metrics["parameters"] = sum(p.numel() for p in model.parameters())
-        metrics["nonzero_parameters"] = sum(int(p.count_nonzero()) for p in model.parameters())
+        sizes = model_sizes(model)
+        metrics.update(parameters=sizes["params"], nonzero_parameters=sizes["nonzero_params"])
         return {"value": metrics["wer"], "metrics": metrics}
 
 

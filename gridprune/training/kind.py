@@ -67,7 +67,7 @@ class TrainingHandler:
     def __call__(self, task: Task, context: TaskContext) -> dict[str, Any]:
         import torch
 
-        from gridprune.models import load_checkpoint
+        from gridprune.models.loading import load_pruned
         from gridprune.training.loop import TrainSpec, train
 
         params = task["params"]
@@ -75,7 +75,7 @@ class TrainingHandler:
         spec = TrainSpec.from_params(params)
         start = params.get("start_from")
         model = (copy.deepcopy(self.checkpoint.model) if start is None
-                 else load_checkpoint(trained_model_dir(context, start)).model)
+                 else load_pruned(trained_model_dir(context, start)))
         reads = {name: context.artifact_of(key, file) for name, (key, file) in params.get("reads", {}).items()}
         teacher = self._teacher(device) if spec.distill else None
         result = train(model, self.examples, spec, self.spec.hooks, params, progress=context.progress,

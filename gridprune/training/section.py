@@ -3,7 +3,7 @@ mapping, its `lr` read as the number YAML 1.1 leaves as a string (no torch)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from pydantic import field_validator
 
@@ -17,6 +17,21 @@ def yaml_float(value: Any) -> Any:
             return float(value)
         except ValueError:
             return value
+    return value
+
+
+def sweep_points(value: float | list[float], *, one: str, many: str, inside: Callable[[float], bool],
+                 allowed: str) -> float | list[float]:
+    """`value` (one point or a list) checked as a sweep's points: some, each `inside` its range (`allowed` says it,
+    e.g. "keep must lie in (0, 1]"), no two alike to two decimals (the points' names are made of them)."""
+    points = value if isinstance(value, list) else [value]
+    if not points:
+        raise ValueError(f"give at least one {one}")
+    bad = [p for p in points if not inside(p)]
+    if bad:
+        raise ValueError(f"each {allowed}, not {bad}")
+    if len({f"{p:.2f}" for p in points}) != len(points):
+        raise ValueError(f"two {many} of {points} are the same to two decimals (the points' names)")
     return value
 
 

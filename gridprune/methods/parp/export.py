@@ -41,6 +41,7 @@ def export_sweep(sweep: ParpSweep | None, run: RunDir, config: Any, settings: Pa
     from gridprune.data import read_hrl
     from gridprune.methods.parp.pruning import measured_sparsity
     from gridprune.models import load_checkpoint
+    from gridprune.models.loading import load_pruned
     from gridprune.models.export import contract_fields, size_report, speed_fields
     from gridprune.models.pruned import save_model
     from gridprune.models.speed import (
@@ -64,7 +65,7 @@ def export_sweep(sweep: ParpSweep | None, run: RunDir, config: Any, settings: Pa
         if row["key"] is None or row["wer"] is None:
             continue  # not trained or not evaluated (yet)
         folder = out / _slug(row["label"])
-        model = load_checkpoint(artifact_dir(run, row["key"]) / "model").model
+        model = load_pruned(artifact_dir(run, row["key"]) / "model")
         layout = save_model(model, base.processor, folder / MODEL_FOLDER)
         sparse_bytes = save_sparse_model(model, folder / SPARSE_FILE, settings.prune_biases)
         point = {

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from gridprune.sections import ConfigValueError, DataSource, Section
-from gridprune.training.section import TrainingSection
+from gridprune.training.section import TrainingSection, sweep_points
 from gridprune.training.schedule import Schedule
 
 SECTION = "parp"
@@ -47,15 +47,8 @@ class ParpSettings(TrainingSection):
     @field_validator("sparsity")
     @classmethod
     def _each_in_range(cls, value: float | list[float]) -> float | list[float]:
-        points = value if isinstance(value, list) else [value]
-        if not points:
-            raise ValueError("give at least one sparsity")
-        bad = [p for p in points if not 0 < p < 1]
-        if bad:
-            raise ValueError(f"each sparsity must lie in (0, 1) (the fraction of weights pruned), not {bad}")
-        if len({f"{p:.2f}" for p in points}) != len(points):
-            raise ValueError(f"two sparsities of {points} are the same to two decimals (the points' names)")
-        return value
+        return sweep_points(value, one="sparsity", many="sparsities", inside=lambda p: 0 < p < 1,
+                            allowed="sparsity must lie in (0, 1) (the fraction of weights pruned)")
 
     @model_validator(mode="after")
     def _progressive_fits(self) -> ParpSettings:

@@ -59,15 +59,17 @@ class Plan:
 
 def budget_of(model: Any) -> Budget:
     """The budget of a Wav2Vec2ForCTC (real or on the meta device; its attention whole or pruned)."""
+    from gridprune.models.heads import head_dims
+    from gridprune.models.pruning import count_parameters
+
     layers = model.wav2vec2.encoder.layers
     first = layers[0]
     attention, feed_forward = first.attention, first.feed_forward
     hidden = attention.q_proj.in_features
     bias = int(attention.q_proj.bias is not None)
     ffn_bias = int(feed_forward.intermediate_dense.bias is not None)
-    qk_dim = getattr(attention, "qk_head_dim", None) or attention.q_proj.out_features // attention.num_heads
-    v_dim = getattr(attention, "v_head_dim", attention.v_proj.out_features // attention.num_heads)
-    return Budget(parameters=sum(p.numel() for p in model.parameters()), layers=len(layers),
+    qk_dim, v_dim = head_dims(attention)
+    return Budget(parameters=count_parameters(model), layers=len(layers),
                   heads=attention.num_heads,
                   ffn_neurons=sum(layer.feed_forward.intermediate_dense.out_features for layer in layers),
                   qk_head_dim=qk_dim, v_head_dim=v_dim, ffn_cost=2 * hidden + ffn_bias, qk_cost=2 * (hidden + bias),

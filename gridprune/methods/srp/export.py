@@ -41,6 +41,7 @@ def export_sweep(sweep: SrpSweep | None, run: RunDir, config: Any, out: Path, *,
     from gridprune.data import read_hrl
     from gridprune.models import load_checkpoint
     from gridprune.models.export import contract_fields, size_report, speed_fields
+    from gridprune.models.loading import load_pruned
     from gridprune.models.pruned import save_model
     from gridprune.models.speed import (
         DEFAULT_ROUNDS,
@@ -65,7 +66,7 @@ def export_sweep(sweep: SrpSweep | None, run: RunDir, config: Any, out: Path, *,
             continue  # not trained or not evaluated (yet)
         folder = out / _slug(row["label"])
         selection = selection_of(selections, row["keep"])
-        model = physically_pruned(load_checkpoint(artifact_dir(run, row["key"]) / "model").model, selection)
+        model = physically_pruned(load_pruned(artifact_dir(run, row["key"]) / "model"), selection)
         layout = save_model(model, base.processor, folder)
         if row["keep"] not in timed:
             speed = compare_speed(base.model, model, base.processor, audio, rounds=rounds or DEFAULT_ROUNDS,

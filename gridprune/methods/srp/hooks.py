@@ -54,7 +54,9 @@ class SrpHooks(TrainingHooks):
         setattr(model, STATE, _Gating(gates, removed_mask(selection, gates), attach(model, gates)))
 
     def start(self, model: nn.Module, params: Mapping[str, Any]) -> dict[str, Any]:
-        return {"parameters": sum(p.numel() for p in model.parameters())}
+        from gridprune.models.pruning import count_parameters
+
+        return {"parameters": count_parameters(model)}
 
     def before_step(self, model: nn.Module, step: int, params: Mapping[str, Any]) -> None:
         gating = getattr(model, STATE)
@@ -67,12 +69,14 @@ class SrpHooks(TrainingHooks):
         _zero_groups(model, getattr(model, STATE).removed, gradients=True)
 
     def finish(self, model: nn.Module, params: Mapping[str, Any]) -> dict[str, Any]:
+        from gridprune.models.export import model_sizes
+
         gating = getattr(model, STATE)
         for handle in gating.handles:
             handle.remove()
         delattr(model, STATE)
         _zero_groups(model, gating.removed, gradients=False)
-        return {"nonzero_parameters": sum(int(p.count_nonzero()) for p in model.parameters())}
+        return {"nonzero_parameters": model_sizes(model)["nonzero_params"]}
 
 
 def _zero_groups(model: nn.Module, removed: Any, gradients: bool) -> None:

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from gridprune.sections import ConfigValueError, DataSource
-from gridprune.training.section import TrainingSection
+from gridprune.training.section import TrainingSection, sweep_points
 
 SECTION = "srp"
 Score = Literal["taylor_abs", "signed", "l1"]
@@ -49,15 +49,8 @@ class SrpSettings(TrainingSection):
     @field_validator("keep")
     @classmethod
     def _each_in_range(cls, value: float | list[float]) -> float | list[float]:
-        points = value if isinstance(value, list) else [value]
-        if not points:
-            raise ValueError("give at least one keep fraction")
-        bad = [p for p in points if not 0 < p <= 1]
-        if bad:
-            raise ValueError(f"each keep must lie in (0, 1] (the fraction of parameters that remain), not {bad}")
-        if len({f"{p:.2f}" for p in points}) != len(points):
-            raise ValueError(f"two keep fractions of {points} are the same to two decimals (the points' names)")
-        return value
+        return sweep_points(value, one="keep fraction", many="keep fractions", inside=lambda p: 0 < p <= 1,
+                            allowed="keep must lie in (0, 1] (the fraction of parameters that remain)")
 
     def points(self) -> list[float]:
         """The keep fractions, in the order given."""
