@@ -5,7 +5,7 @@ keys, the training sets' fingerprints, its state restored, the status of its poi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
 from gridprune.engine import EngineError, Outcome, Strategy, Trial, read_checkpoint
 from gridprune.methods.base import MethodBase
@@ -82,6 +82,9 @@ class SweepMethod(MethodBase):
 
     Sweep: ClassVar[Any]  # its TrainingSweep subclass
     axis: ClassVar[tuple[str, str]]  # the points' key the plot's x axis shows, and its name
+    headline: ClassVar[Callable[[Sequence[dict[str, Any]]], str | None]]  # the label of the main point
+    point_column: ClassVar[tuple[str, str]]  # the points' key `status` shows beside the WERs, and its heading
+    headline_means: ClassVar[str]  # which point the headline is, in words
     datasets = ("train",)
     has_best = False  # a sweep's points are its result, none is "the best"
 
@@ -119,6 +122,25 @@ class SweepMethod(MethodBase):
         run = RunDir.open(status["run_dir"])
         sweep = self.saved_sweep(run)
         return {"training": training_progress(run.root), "points": sweep.points() if sweep else []}
+
+    def status_lines(self, status: dict[str, Any]) -> list[str]:
+        """Each point's WERs and `point_column` (the headline marked), then each training task that runs (or, in a
+        stopped run, waits to be resumed)."""
+        from gridprune.engine import figure
+        from gridprune.training.status import format_training
+
+        points = status.get("points", [])
+        main = self.headline(points)
+        key, heading = self.point_column
+        width = max([16, *(len(p["label"]) for p in points)])
+        lines = [f"{'':2}{'point':>{width}}  {'WER search':>10}  {'WER held-out':>12}  {heading}"]
+        for point in points:
+            lines.append(f"{'*' if point['label'] == main else ' ':2}{point['label']:>{width}}  "
+                         f"{figure(point['wer']):>10}  {figure(point['heldout_wer']):>12}  {figure(point[key])}")
+        if main is not None:
+            lines.append(f"* the headline: {self.headline_means}, the one `gridprune eval --model RUN_DIR/best` "
+                         "evaluates once exported")
+        return lines + format_training(status.get("training", []), stopped=status.get("state") != "running")
 
     def plot(self, run: RunDir, out: Path) -> Path:
         """`status --plot`: WER against the sweep's axis, each variant a line, on the search and held-out sets."""

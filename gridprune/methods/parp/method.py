@@ -22,6 +22,9 @@ class Parp(SweepMethod):
     Settings = ParpSettings
     Sweep = ParpSweep
     axis = ("sparsity", "sparsity")
+    headline = staticmethod(headline)
+    point_column = ("sparsity_measured", "sparsity (of the prunable weights)")
+    headline_means = "the most sparse point evaluated"
     summary = ("PARP: prune the smallest attention and FFN weights globally, fine-tune letting them regrow, "
                "re-prune; a sweep of sparsities as parallel trainings, one-shot pruning beside each")
 
@@ -41,24 +44,6 @@ class Parp(SweepMethod):
 
     def new_strategy(self, run: RunDir, config: Any, settings: Any) -> Strategy:
         return ParpSweep(training_trials(settings, config.seed))
-
-    def status_lines(self, status: dict[str, Any]) -> list[str]:
-        """Lines for `gridprune status` after the rounds: each point's WERs (the headline marked), then each
-        training task that runs (or, in a stopped run, waits to be resumed)."""
-        from gridprune.training.status import format_training
-
-        points = status.get("points", [])
-        main = headline(points)
-        lines = [f"{'':2}{'point':>16}  {'WER search':>10}  {'WER held-out':>12}  sparsity (of the prunable weights)"]
-        for point in points:
-            wer, heldout, measured = point["wer"], point["heldout_wer"], point["sparsity_measured"]
-            lines.append(f"{'*' if point['label'] == main else ' ':2}{point['label']:>16}  "
-                         f"{'-' if wer is None else f'{wer:.4f}':>10}  {'-' if heldout is None else f'{heldout:.4f}':>12}  "
-                         + ("-" if measured is None else f"{measured:.4f}"))
-        if main is not None:
-            lines.append("* the headline: the most sparse point evaluated, the one `gridprune eval --model "
-                         "RUN_DIR/best` evaluates once exported")
-        return lines + format_training(status.get("training", []), stopped=status.get("state") != "running")
 
     def export(self, run: RunDir, config: Any, settings: Any, out: Path, *, threads: int | None = None,
                rounds: int | None = None) -> dict[str, Any]:

@@ -23,6 +23,9 @@ class Srp(SweepMethod):
     Settings = SrpSettings
     Sweep = SrpSweep
     axis = ("keep", "kept fraction of the parameters")
+    headline = staticmethod(headline)
+    point_column = ("kept_fraction", "kept (of the parameters)")
+    headline_means = "the smallest keep evaluated"
     summary = ("SRP: remove the least important FFN neurons and per-head query/key and value dimensions, their gates "
                "shrunk to 0 while the rest trains; a sweep of kept parameter fractions, one-shot removal beside each")
 
@@ -44,23 +47,6 @@ class Srp(SweepMethod):
 
     def new_strategy(self, run: RunDir, config: Any, settings: Any) -> Strategy:
         return SrpSweep(score_trial(settings, config.seed), training_trials(settings, config.seed))
-
-    def status_lines(self, status: dict[str, Any]) -> list[str]:
-        """Each point's WERs and kept fraction (the headline marked), then each training task that runs (or, in a
-        stopped run, waits to be resumed)."""
-        from gridprune.engine import figure
-        from gridprune.training.status import format_training
-
-        points = status.get("points", [])
-        main = headline(points)
-        lines = [f"{'':2}{'point':>18}  {'WER search':>10}  {'WER held-out':>12}  kept (of the parameters)"]
-        for point in points:
-            lines.append(f"{'*' if point['label'] == main else ' ':2}{point['label']:>18}  {figure(point['wer']):>10}  "
-                         f"{figure(point['heldout_wer']):>12}  {figure(point['kept_fraction'])}")
-        if main is not None:
-            lines.append("* the headline: the smallest keep evaluated, the one `gridprune eval --model RUN_DIR/best` "
-                         "evaluates once exported")
-        return lines + format_training(status.get("training", []), stopped=status.get("state") != "running")
 
     def export(self, run: RunDir, config: Any, settings: Any, out: Path, *, threads: int | None = None,
                rounds: int | None = None) -> dict[str, Any]:
