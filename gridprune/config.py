@@ -17,6 +17,7 @@ from typing import Any, Mapping, Protocol, Sequence, get_args, get_origin
 import yaml
 from pydantic import BaseModel, Field, ValidationError, create_model, field_validator
 
+from gridprune.adapters.factory import FactoryModel
 from gridprune.backends import BACKENDS
 from gridprune.sections import (ConfigError, ConfigValueError, DataSource, Origins, Override, Section,
                                 data_source_input)
@@ -51,7 +52,8 @@ class _RunConfigBase(Section):
     """Everything a run needs; `settings` holds the method's own section, validated by the method."""
 
     method: str
-    model: str
+    model: str | FactoryModel = Field(description=(
+        "a wav2vec2 checkpoint folder (or `demo`), or a factory model (layer_ga): {factory, evaluate, ...}"))
     data: DataSource
     heldout: DataSource | None = None
     seed: int = Field(0, ge=0)
@@ -96,7 +98,7 @@ class _RunConfigBase(Section):
         settings = {key: resolve_source(value) if key in section_datasets else value
                     for key, value in self.settings.items()}
         return self.model_copy(update={
-            "model": resolve(self.model), "data": resolve_source(self.data),
+            "model": resolve(self.model) if isinstance(self.model, str) else self.model, "data": resolve_source(self.data),
             "heldout": resolve_source(self.heldout), "run_dir": resolve(self.run_dir), "settings": settings,
         })
 

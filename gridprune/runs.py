@@ -55,19 +55,17 @@ def check_inputs(setup: RunSetup) -> tuple[str, str]:
     """Check the model folder, the settings against the model, the task kinds' resources and the
     datasets, without reading a weight (and without torch but for methods that count the model's
     parameters); returns the fingerprints of model and search set."""
-    from gridprune.checkpoint_files import checkpoint_fingerprint, resolve_model_path
-    from gridprune.data import read_hrl
+    from gridprune.adapters import adapter_for
 
     config = setup.config
+    adapter = adapter_for(config.model)
     try:
         setup.method.check(config, setup.settings)
+        adapter.check(config.data, config.heldout)
         setup.kinds()
+        return adapter.fingerprint(), adapter.data_fingerprint(config.data)
     except ConfigValueError as exc:
         raise exc.located(setup.origins) from None
-    dataset = read_hrl(config.data.path, config.data.audio_dir)
-    if config.heldout:
-        read_hrl(config.heldout.path, config.heldout.audio_dir)
-    return checkpoint_fingerprint(resolve_model_path(config.model)), dataset.fingerprint()
 
 
 def prepare_run(config_path: str | Path, overrides: Sequence[str | Override] = ()) -> tuple[RunSetup, dict]:

@@ -93,40 +93,39 @@ def test_the_magnitude_mask_keeps_the_largest_weights():
 def test_a_mask_evaluation_decodes_the_masked_model_and_rejects_above_a_ceiling(tmp_path):
     import torch
 
+    from gridprune.adapters import Wav2vec2Adapter
     from gridprune.engine import Trial, execute, make_task, trial_key
-    from gridprune.methods.layer_ga.evaluate import MaskEvaluateFactory, first_layer
+    from gridprune.methods.layer_ga.evaluate import MaskEvaluateFactory
     from gridprune.models.evaluator import decode_dataset
+    from gridprune.sections import DataSource
 
-    data = (str(EXAMPLES / "dev.hrl"), None)
-    handler = MaskEvaluateFactory("demo", data)(1)
+    handler = MaskEvaluateFactory(Wav2vec2Adapter("demo"), DataSource(path=str(EXAMPLES / "dev.hrl")))(1)
     run = RunDir.create(tmp_path / "run", {"method": "test"})
     name = "wav2vec2.encoder.layers.2.feed_forward.intermediate_dense.weight"
-    weight = handler.checkpoint.model.get_parameter(name)
+    model = handler.models.model
+    weight = model.get_parameter(name)
     before = weight.detach().clone()
-    keep = ops.magnitude_mask(before.numpy(), 0.9).reshape(tuple(weight.shape))
+    keep = ops.magnitude_mask(before.numpy(), 0.9).reshape(-1)
     digest = put_input(run, pack_mask(keep))
-    assert first_layer(name, 4) == 2 and first_layer("lm_head.weight", 4) == 4
-    with pytest.raises(ValueError, match="parameter wav2vec2.feature_projection.projection.weight: only tensors"):
-        first_layer("wav2vec2.feature_projection.projection.weight", 4)
 
     def evaluated(ceiling):
-        trial = Trial("evaluate_mask", {"parameter": name, "mask": digest, "wer_ceiling": ceiling})
+        trial = Trial("evaluate_mask", {"base": {"weights": None, "masks": {}}, "target": name, "mask": digest,
+                                        "unit": "weight", "wer_ceiling": ceiling})
         return execute(handler, make_task(trial, trial_key(trial, {"test": 1})), run)
 
     full = evaluated(None)
     assert torch.equal(weight, before)  # the worker's model is left as it was
-    masked_model = handler.checkpoint.model
     with torch.no_grad():
-        weight.mul_(torch.from_numpy(keep))
+        weight.mul_(torch.from_numpy(keep).reshape(weight.shape))
     try:
-        expected = decode_dataset(masked_model, handler.checkpoint.processor, handler.dataset).result.wer
+        expected = decode_dataset(model, handler.models.checkpoint.processor, handler.models.dataset).result.wer
     finally:
         with torch.no_grad():
             weight.copy_(before)
     assert full.value == pytest.approx(expected) and full.metrics["sparsity"] == ops.sparsity(keep)
     rejected = evaluated(full.value / 2)
     assert rejected.value is None and rejected.metrics["rejected"]
-    assert rejected.metrics["utterances"] < len(handler.dataset.utterances)
+    assert rejected.metrics["utterances"] < len(handler.models.dataset.utterances)
     assert evaluated(full.value).value == pytest.approx(full.value)  # at the ceiling: accepted
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from gridprune.engine import Method
 from gridprune.methods.comflp import Comflp
 from gridprune.methods.ga_blocks import GaBlocks
+from gridprune.methods.layer_ga import LayerGa
 from gridprune.methods.parp import Parp
 from gridprune.methods.srp import Srp
 
-METHODS: dict[str, Method] = {method.name: method for method in (GaBlocks(), Comflp(), Parp(), Srp())}
+METHODS: dict[str, Method] = {method.name: method for method in (GaBlocks(), Comflp(), Parp(), Srp(), LayerGa())}

@@ -17,6 +17,9 @@ from gridprune.store import RunDir
 
 def model_shape(config: Any) -> EncoderShape:
     """The checked checkpoint folder of `config.model` and its encoder's shape (no torch)."""
+    if not isinstance(config.model, str):
+        raise ConfigValueError("model", f"{config.method} prunes wav2vec2 checkpoints: give a checkpoint folder "
+                                        "(a factory model, any torch model, is for layer_ga)")
     path = resolve_model_path(config.model)
     check_checkpoint_folder(path)
     return encoder_shape(path)

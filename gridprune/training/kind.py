@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from gridprune.engine.kinds import Resources, Task, TaskContext, TaskKind
 
@@ -26,12 +26,21 @@ def trained_model_dir(context: TaskContext, key: str) -> Path:
     return context.artifact_of(key, f"{MODEL_DIR}/config.json").parent
 
 
+def trial_reads(params: Mapping[str, Any], context: TaskContext) -> dict[str, Path]:
+    """The files a training trial gives its hooks, by name: `reads` ({name: [key, file]}: files other trials
+    published) and `inputs` ({name: digest}: the run's stored inputs, `gridprune.store.inputs`)."""
+    from gridprune.store.inputs import input_path
+
+    reads = {name: context.artifact_of(key, file) for name, (key, file) in params.get("reads", {}).items()}
+    return reads | {name: input_path(context.run, digest) for name, digest in params.get("inputs", {}).items()}
+
+
 @dataclass(frozen=True)
 class TrainingFactory:
     """Picklable recipe of a training handler: the base model, the training set, the method's hooks.
 
     A trial's params may say `start_from` (the key of a training trial whose model it starts from instead
-    of the base model) and `reads` ({name: [key, file]}: files other trials published, given to the hooks)."""
+    of the base model), `reads` and `inputs` (files given to the hooks: `trial_reads`)."""
 
     model: str
     train_path: str
@@ -76,7 +85,7 @@ class TrainingHandler:
         start = params.get("start_from")
         model = (copy.deepcopy(self.checkpoint.model) if start is None
                  else load_pruned(trained_model_dir(context, start)))
-        reads = {name: context.artifact_of(key, file) for name, (key, file) in params.get("reads", {}).items()}
+        reads = trial_reads(params, context)
         teacher = self._teacher(device) if spec.distill else None
         result = train(model, self.examples, spec, self.spec.hooks, params, progress=context.progress,
                        save_every=self.spec.save_every, device=device, label=task.get("label"), teacher=teacher,

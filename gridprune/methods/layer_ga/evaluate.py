@@ -1,105 +1,163 @@
-"""The mask evaluation task kind of the per-layer GA on a wav2vec2 (`unit: weight`): the WER of the model with one
-weight tensor masked, under an optional WER ceiling (exact early rejection).
+"""The task kinds of the per-layer mask GA, for any model through its adapter (`gridprune.adapters`):
 
-A task's params name the tensor (`parameter`, its name in the model's state), the mask (`mask`: the digest of a
-packed mask stored as a trial input, `gridprune.store.inputs`) and `wer_ceiling` (None: a full decode). Each
-worker caches, per encoder layer, the hidden states entering it, so a mask on layer 3 decodes only layers 3 on.
-A rejected evaluation's value is None ("above the ceiling"); its metrics say how many utterances it decoded.
+- `evaluate_mask`: the error of a base model with a candidate mask on one target, under an optional ceiling
+  (exact early rejection, where the adapter can stop early). Params: `base` ({"weights": a training trial's
+  key or None, "masks": {target: digest}}, the masks chosen so far), `target` and `mask` (a digest; both None
+  to evaluate the base itself), `unit`, `wer_ceiling`. A worker keeps one base at a time and, for wav2vec2,
+  the hidden states entering the candidate's encoder layer, so a mask on layer 3 decodes only layers 3 on.
+  A rejected evaluation's value is None; its metrics say how many utterances it used.
+- `magnitude`: the magnitude score of every gene of `targets` on the weights of `weights`, the artifact
+  `magnitude.npz` (one float32 array per target), read by the strategy on the master.
 """
 
 from __future__ import annotations
 
-import re
+import io
+import json
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from gridprune.engine.kinds import Resources, Task, TaskContext, TaskKind
+from gridprune.sections import DataSource
 
 if TYPE_CHECKING:
-    import torch
+    from torch import nn
 
-_ENCODER_LAYER = re.compile(r"(?:^|\.)encoder\.layers\.(\d+)\.")
+    from gridprune.adapters import ModelAdapter
+
+MAGNITUDE_FILE = "magnitude.npz"
 
 
-def first_layer(parameter: str, layers: int) -> int:
-    """The encoder layer a tensor belongs to; `layers` (none decoded again) for one after the encoder layers (the
-    CTC head, a final layer norm). A tensor before them (the front end) is refused: the cache starts after it."""
-    match = _ENCODER_LAYER.search(parameter)
-    if match:
-        return int(match.group(1))
-    if parameter.startswith(("lm_head.", "wav2vec2.encoder.layer_norm.")):
-        return layers
-    raise ValueError(f"parameter {parameter}: only tensors of the encoder layers and after them (lm_head) can be "
-                     "masked; the hidden states entering layer 0 are cached")
+def read_mask(context: TaskContext, digest: str) -> Any:
+    """The stored mask of `digest`; ValueError naming its file if it is not a packed mask."""
+    from gridprune.methods.layer_ga.masks import unpack_mask
+    from gridprune.store.inputs import input_path, read_input
+
+    try:
+        return unpack_mask(read_input(context.run, digest))
+    except ValueError as exc:
+        raise ValueError(f"{input_path(context.run, digest)}: {exc}") from None
+
+
+def base_model(models: Any, base: Mapping[str, Any], unit: str, context: TaskContext) -> nn.Module:
+    """The base's weights (a copy of the unpruned model's, or a trained model) with its masks put on."""
+    import copy
+
+    from gridprune.engine import artifact_dir
+    from gridprune.methods.layer_ga.targets import apply_mask
+    from gridprune.training.kind import MODEL_DIR
+
+    weights = base["weights"]
+    model = (copy.deepcopy(models.model) if weights is None
+             else models.load_saved(artifact_dir(context.run, weights) / MODEL_DIR))
+    for target, digest in base["masks"].items():
+        apply_mask(model, target, unit, read_mask(context, digest))
+    return model.eval()
 
 
 @contextmanager
-def masked(weight: torch.Tensor, keep: torch.Tensor) -> Iterator[None]:
-    """`weight` with the genes not in `keep` (a bool tensor of its shape) at zero, restored on exit."""
+def masked(model: nn.Module, target: str, unit: str, keep: Any) -> Iterator[None]:
+    """`model` with `keep` put on `target`, restored on exit."""
     import torch
 
-    original = weight.detach().clone()
+    from gridprune.methods.layer_ga.targets import zeroed_tensors
+
+    zeroed = zeroed_tensors(model, target, unit, keep)
+    saved = [tensor[index].clone() for tensor, index in zeroed]
     with torch.no_grad():
-        weight.mul_(keep)
+        for tensor, index in zeroed:
+            tensor[index] = 0.0
     try:
         yield
     finally:
         with torch.no_grad():
-            weight.copy_(original)
+            for (tensor, index), values in zip(reversed(zeroed), reversed(saved)):
+                tensor[index] = values
 
 
 @dataclass(frozen=True)
 class MaskEvaluateFactory:
-    """Picklable recipe of a mask evaluation handler: the model and the search set (path, audio_dir)."""
+    """Picklable recipe of the mask evaluation handler: the model's adapter and the search set."""
 
-    model: str
-    data: tuple[str, str | None]
+    adapter: ModelAdapter
+    data: DataSource
 
     def __call__(self, threads: int) -> MaskEvaluateHandler:
         return MaskEvaluateHandler(self, threads)
 
 
 class MaskEvaluateHandler:
-    """Loads the model and the search set once per worker; an `Evaluator` per encoder layer, made when first needed."""
+    """Loads the model and the search set once per worker; keeps the latest base model."""
 
     def __init__(self, spec: MaskEvaluateFactory, threads: int):
-        from gridprune.models.worker import load_for_worker
+        self.models = spec.adapter.scored_models(threads, spec.data)
+        self._base: tuple[str, Any] = ("", None)
 
-        self.checkpoint, (self.dataset,) = load_for_worker(threads, spec.model, [spec.data])
-        self._evaluators: dict[int, Any] = {}
-
-    def evaluator(self, layer: int) -> Any:
-        """The evaluator whose cached hidden states enter encoder layer `layer`."""
-        from gridprune.models.evaluator import Evaluator
-
-        if layer not in self._evaluators:
-            self._evaluators[layer] = Evaluator(self.checkpoint, self.dataset, start_layer=layer)
-        return self._evaluators[layer]
+    def base(self, params: Mapping[str, Any], context: TaskContext) -> tuple[str, nn.Module]:
+        name = json.dumps(params["base"], sort_keys=True)
+        if self._base[0] != name:
+            self._base = (name, base_model(self.models, params["base"], params["unit"], context))
+        return self._base
 
     def __call__(self, task: Task, context: TaskContext) -> dict[str, Any]:
-        import torch
+        from contextlib import nullcontext
 
-        from gridprune.methods.layer_ga.masks import unpack_mask
-        from gridprune.store.inputs import input_path, read_input
+        from gridprune.methods.layer_ga.operators import sparsity
+        from gridprune.methods.layer_ga.targets import encoder_layer_of
 
         params = task["params"]
-        name, digest = params["parameter"], params["mask"]
-        weight = self.checkpoint.model.get_parameter(name)
-        try:
-            keep = torch.from_numpy(unpack_mask(read_input(context.run, digest)))
-        except ValueError as exc:
-            raise ValueError(f"{input_path(context.run, digest)}: {exc}") from None
-        if tuple(keep.shape) != tuple(weight.shape):
-            raise ValueError(f"the mask of {name} has shape {tuple(keep.shape)}, the tensor {tuple(weight.shape)}")
-        evaluator = self.evaluator(first_layer(name, len(self.checkpoint.model.wav2vec2.encoder.layers)))
-        with masked(weight, keep):  # after the evaluator exists: its cache is of the unmasked model
-            evaluation = evaluator.evaluate(wer_ceiling=params.get("wer_ceiling"))
-        metrics = {"wer": None if evaluation.rejected else evaluation.result.wer, "rejected": evaluation.rejected,
-                   "utterances": len(evaluation.indices), "sparsity": 1.0 - int(keep.sum()) / keep.numel()}
-        return {"value": metrics["wer"], "metrics": metrics, "seconds": evaluation.seconds}
+        name, model = self.base(params, context)
+        target, metrics = params["target"], {}
+        if target is None:
+            candidate, start = nullcontext, None
+        else:
+            keep = read_mask(context, params["mask"])
+            layer = encoder_layer_of(target)
+            start = layer if layer is not None else _layer_count(model)
+            candidate = lambda: masked(model, target, params["unit"], keep)  # noqa: E731
+            metrics["sparsity"] = sparsity(keep)
+        result = self.models.error(model, ceiling=params.get("wer_ceiling"), start_layer=start, cache=name,
+                                   candidate=candidate)
+        metrics.update(wer=result["error"], rejected=result["rejected"], utterances=result["used"])
+        return {"value": result["error"], "metrics": metrics, "seconds": result["seconds"]}
 
 
-def mask_evaluation_kind(factory: MaskEvaluateFactory) -> TaskKind:
-    """Short evaluations, many per job."""
-    return TaskKind("evaluate_mask", factory, Resources(cpus=1, mem_gb=4.0, time_min=60))
+def _layer_count(model: nn.Module) -> int | None:
+    """The encoder layers of a wav2vec2 model (a target after them decodes none again); None for another model."""
+    layers = getattr(getattr(getattr(model, "wav2vec2", None), "encoder", None), "layers", None)
+    return None if layers is None else len(layers)
+
+
+@dataclass(frozen=True)
+class MagnitudeFactory:
+    """Picklable recipe of the magnitude handler."""
+
+    adapter: ModelAdapter
+    data: DataSource
+
+    def __call__(self, threads: int) -> Any:
+        models = self.adapter.scored_models(threads, self.data)
+
+        def handle(task: Task, context: TaskContext) -> dict[str, Any]:
+            import numpy as np
+
+            from gridprune.methods.layer_ga.targets import magnitude_scores
+
+            params = task["params"]
+            model = base_model(models, {"weights": params["weights"], "masks": {}}, params["unit"], context)
+            scores = {target: magnitude_scores(model, target, params["unit"]) for target in params["targets"]}
+            buffer = io.BytesIO()
+            np.savez(buffer, **scores)
+            context.artifacts.write_bytes(MAGNITUDE_FILE, buffer.getvalue())
+            return {"value": None, "metrics": {"genes": {t: len(s) for t, s in scores.items()}}}
+
+        return handle
+
+
+def mask_kinds(adapter: ModelAdapter, data: DataSource) -> dict[str, TaskKind]:
+    """`evaluate_mask` (short, many per job) and `magnitude` (one read of the weights)."""
+    return {"evaluate_mask": TaskKind("evaluate_mask", MaskEvaluateFactory(adapter, data),
+                                      Resources(cpus=1, mem_gb=4.0, time_min=60)),
+            "magnitude": TaskKind("magnitude", MagnitudeFactory(adapter, data), Resources(cpus=1, mem_gb=4.0,
+                                                                                          time_min=30))}

@@ -34,3 +34,13 @@ def unpack_mask(data: bytes) -> np.ndarray:
     if len(bits) != (count + 7) // 8:
         raise ValueError(f"not a packed mask: {len(bits)} bytes of bits for {count} genes")
     return np.unpackbits(bits, count=count).astype(bool).reshape(shape)
+
+
+def hex_store(mask: np.ndarray) -> str:
+    """A mask as JSON text: its packed bytes in hex (for small masks; large ones are stored as trial inputs)."""
+    return pack_mask(mask).hex()
+
+
+def hex_load(text: str) -> np.ndarray:
+    """The mask `hex_store` wrote."""
+    return unpack_mask(bytes.fromhex(text))

@@ -6,8 +6,10 @@ fitness, possibly the same one); single-point crossover; a mutation that only pr
 joined and the two worst of the population dropped; fitness w * sparsity + (1 - w) * score, 0 under a floor.
 
 gridprune's (generational, so a generation's children are evaluated in parallel): parents by rank
-(`gridprune.search.selection`); a swap mutation that restores as many genes as it prunes, so the density
-stays where the seed put it; an initial population seeded from the magnitude mask with perturbations.
+(`gridprune.search.selection`); a swap mutation that restores as many genes as it prunes, near the magnitude
+threshold (the least important kept genes against the most important pruned ones: a random swap among 262,144
+weights carries almost no signal); a step that prunes the least important kept genes (towards more sparsity);
+an initial population of magnitude masks (at spread sparsities, or at the target one with perturbations).
 """
 
 from __future__ import annotations
@@ -83,3 +85,45 @@ def swap_mutation(mask: np.ndarray, swaps: int, rng: np.random.Generator) -> np.
 def seeded_population(seed: np.ndarray, size: int, swaps: int, rng: np.random.Generator) -> list[np.ndarray]:
     """The seed mask itself and `size - 1` swap-mutated copies of it."""
     return [seed.copy()] + [swap_mutation(seed, swaps, rng) for _ in range(size - 1)]
+
+
+def boundary_swap(mask: np.ndarray, scores: np.ndarray, swaps: int, rng: np.random.Generator,
+                  width: int = 4) -> np.ndarray:
+    """Restore `swaps` pruned genes drawn from the `width * swaps` highest-scored pruned ones and prune as many
+    drawn from the `width * swaps` lowest-scored kept ones: the density stays the same."""
+    kept, pruned = np.flatnonzero(mask), np.flatnonzero(~mask)
+    count = min(swaps, len(kept), len(pruned))
+    if count == 0:
+        return mask.copy()
+    window = width * count
+    restorable = pruned[np.argsort(-scores[pruned], kind="stable")[:window]]
+    prunable = kept[np.argsort(scores[kept], kind="stable")[:window]]
+    child = mask.copy()
+    child[rng.choice(restorable, count, replace=False)] = True
+    child[rng.choice(prunable, count, replace=False)] = False
+    return child
+
+
+def prune_lowest(mask: np.ndarray, scores: np.ndarray, count: int) -> np.ndarray:
+    """`mask` with its `count` lowest-scored kept genes pruned."""
+    kept = np.flatnonzero(mask)
+    child = mask.copy()
+    child[kept[np.argsort(scores[kept], kind="stable")[:count]]] = False
+    return child
+
+
+def at_density(mask: np.ndarray, scores: np.ndarray, pruned_count: int) -> np.ndarray:
+    """`mask` with exactly `pruned_count` genes pruned: the lowest-scored kept ones pruned, or the highest-scored
+    pruned ones restored, as needed."""
+    excess = pruned_count - int((~mask).sum())
+    if excess >= 0:
+        return prune_lowest(mask, scores, excess)
+    pruned = np.flatnonzero(~mask)
+    child = mask.copy()
+    child[pruned[np.argsort(-scores[pruned], kind="stable")[:-excess]]] = True
+    return child
+
+
+def level_population(scores: np.ndarray, size: int, low: float = 0.05, high: float = 0.95) -> list[np.ndarray]:
+    """`size` magnitude masks at sparsities spread evenly over [low, high]."""
+    return [magnitude_mask(scores, level) for level in np.linspace(low, high, size)]

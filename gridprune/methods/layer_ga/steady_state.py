@@ -4,17 +4,18 @@ population and its two worst members are dropped. Fitness is higher-is-better (`
 
 The population starts as `size` masks (genes pruned with probability 0.1) that are scored first. A step's two
 children can be scored in parallel; the next step needs their fitness. Early stop: once the best member's
-sparsity reaches `stop_sparsity`. The state is JSON (masks as packed hex) so a run can save and resume it.
+sparsity reaches `stop_sparsity`. The state is JSON (each mask named as the caller stores it) so a run can save
+and resume it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from gridprune.methods.layer_ga import operators as ops
-from gridprune.methods.layer_ga.masks import pack_mask, unpack_mask
+from gridprune.methods.layer_ga.masks import hex_load, hex_store
 
 
 class SteadyState:
@@ -62,12 +63,13 @@ class SteadyState:
         index = int(np.argmax(self.fitnesses))
         return self.population[index], self.fitnesses[index]
 
-    def state_dict(self) -> dict[str, Any]:
-        return {"population": [pack_mask(m).hex() for m in self.population], "fitnesses": self.fitnesses,
+    def state_dict(self, store: Callable[[np.ndarray], str] = hex_store) -> dict[str, Any]:
+        """JSON; each mask as `store` names it (default: its packed bytes in hex)."""
+        return {"population": [store(m) for m in self.population], "fitnesses": self.fitnesses,
                 "done_steps": self.done_steps, "rng": self.rng.bit_generator.state}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Continue from `state_dict` (the settings are the constructor's)."""
-        self.population = [unpack_mask(bytes.fromhex(m)) for m in state["population"]]
+    def load_state_dict(self, state: dict[str, Any], load: Callable[[str], np.ndarray] = hex_load) -> None:
+        """Continue from `state_dict` (the settings are the constructor's); `load` reads what `store` gave."""
+        self.population = [load(m) for m in state["population"]]
         self.fitnesses, self.done_steps = state["fitnesses"], state["done_steps"]
         self.rng.bit_generator.state = state["rng"]

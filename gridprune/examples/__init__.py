@@ -1,0 +1,1 @@
+"""Examples of models other than wav2vec2 for gridprune."""

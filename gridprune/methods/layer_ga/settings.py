@@ -1,0 +1,80 @@
+"""The `layer_ga:` section (no torch to validate; the targets are matched against the model in `check`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from gridprune.sections import DataSource
+from gridprune.training.section import TrainingSection
+
+SECTION = "layer_ga"
+
+
+class LayerGaSettings(TrainingSection):
+    """The `layer_ga:` section. gridprune's defaults where the original is weak (each documented beside the
+    original's in the README): operators `gridprune` (generational, rank selection, magnitude-seeded, a mutation
+    that restores as it prunes) under a constraint (`objective`) instead of w * sparsity + (1 - w) * score."""
+
+    unit: Literal["weight", "neuron"] = Field("weight", description=(
+        "a gene is one weight (the original's: unstructured, smaller on disk only) or one FFN neuron / attention "
+        "dimension of a wav2vec2 layer (removed physically at export: the model gets faster)"))
+    operators: Literal["gridprune", "original"] = Field("gridprune", description=(
+        "gridprune's (generational, parents by rank, magnitude-seeded, swap mutation near the magnitude threshold, "
+        "a generation evaluated in parallel) or the original's (steady state, uniform parents, prune-only mutation, "
+        "fitness w * sparsity + (1 - w) * (1 - WER), 0 under the floor)"))
+    mode: Literal["sequential", "independent"] = Field("sequential", description=(
+        "sequential (the original's: one target after another on the model pruned so far, a fine-tune after "
+        "each) or independent (every target against the unpruned model at once, then combined and repaired)"))
+    layers: list[str] | None = Field(None, description=(
+        "shell patterns over the targets' names (parameter names for unit weight, e.g. '*.feed_forward.*'; "
+        "'wav2vec2.encoder.layers.N' for unit neuron); default: every target"))
+    norms: bool = Field(False, description="unit weight: mask normalisation layers' weights too (the original does)")
+    biases: bool = Field(False, description="unit weight: mask biases too")
+    objective: Literal["max_sparsity", "target_sparsity"] = Field("max_sparsity", description=(
+        "gridprune's operators: the sparsest mask within max_wer_increase of the unpruned model (ties: lower "
+        "WER), or the lowest WER at target_sparsity"))
+    max_wer_increase: float = Field(0.02, ge=0, le=1, description=(
+        "the error a pruned model may add to the unpruned model's on the search set (WER; 1 - score for a "
+        "factory model); also the original's floor when `floor` is not given"))
+    target_sparsity: float | None = Field(None, gt=0, lt=1, description="objective target_sparsity: each target's")
+    population: int = Field(10, ge=3, description="masks per target's population (the original's 10)")
+    generations: int = Field(20, ge=1, description=(
+        "generations per target (the original's 20); a generation of the original's operators is 10 steps of "
+        "two children"))
+    mutation_rate: float = Field(0.05, gt=0, le=1, description=(
+        "original: each kept gene's chance to be pruned (its 0.05); gridprune: the share of the smaller side "
+        "(kept or pruned) swapped"))
+    w: float = Field(0.8, ge=0, le=1, description="original's fitness: the weight of sparsity against the score")
+    floor: float | None = Field(None, ge=0, le=1, description=(
+        "original's fitness: 0 when the score (1 - WER) is under it; default 1 - (unpruned WER + max_wer_increase)"))
+    early_stop_sparsity: float = Field(1.0, gt=0, le=1, description="a target's search stops once its best mask is this sparse")
+    pressure: float = Field(3.0, gt=0, description="gridprune's rank selection pressure (as the ga_blocks search)")
+    repair_fraction: float = Field(0.25, gt=0, le=1, description=(
+        "independent mode: the share of a target's pruned genes one repair step restores (largest magnitude first)"))
+    finetune_steps: int = Field(0, ge=0, description="sequential mode: updates after each target's search")
+    final_steps: int = Field(0, ge=0, description="updates of the final fine-tune, all masks held")
+    lr: float = Field(1e-4, gt=0, description="fine-tuning learning rate (Adam, constant)")
+    batch_size: int = Field(4, ge=1, description="utterances per update")
+    distill: float = Field(0.0, ge=0, le=1, description="weight of distillation from the unpruned model")
+    freeze_feature_encoder: bool = Field(True, description="keep the convolutional feature encoder fixed")
+    save_every: int = Field(50, ge=1, description="updates between two saves of a training task's state")
+    train: DataSource | None = Field(None, description="the training set of the fine-tunes (needed when they update)")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LayerGaSettings:
+        if self.objective == "target_sparsity" and self.target_sparsity is None:
+            raise ValueError("objective target_sparsity needs target_sparsity (the fraction of genes pruned)")
+        if self.target_sparsity is not None and self.objective != "target_sparsity":
+            raise ValueError("target_sparsity is read only with objective: target_sparsity")
+        if self.operators == "original" and self.objective == "target_sparsity":
+            raise ValueError("the original's operators have no target sparsity (they trade sparsity against the "
+                             "score with w); use operators: gridprune")
+        if self.mode == "independent" and self.finetune_steps:
+            raise ValueError("finetune_steps is sequential mode's (a fine-tune after each target); independent "
+                             "mode fine-tunes once at the end (final_steps)")
+        if (self.finetune_steps or self.final_steps) and self.train is None:
+            raise ValueError("the fine-tunes need a training set: give train (an .hrl path, or the factory "
+                             "model's training data)")
+        return self

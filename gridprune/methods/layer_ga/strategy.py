@@ -1,0 +1,308 @@
+"""The per-layer mask GA on the engine: a plan of stages, each a few rounds of trials.
+
+- `baseline`: the unpruned model's WER (search and held-out sets), which sets the ceiling, and the magnitude
+  scores of every target.
+- `search`: one target's search (sequential mode) or every target's at once (independent mode), one round per
+  generation (a step of two children for the original's operators). A mask evaluation decodes the base (the
+  weights trained so far with the masks chosen so far) with the candidate mask on its target, under the
+  ceiling the search allows.
+- sequential mode, after a target: `finetune` (a training trial holding every mask so far), then the new
+  weights' magnitude scores for the targets still to come.
+- independent mode: `repair`: the combined masks evaluated; while over the ceiling, one candidate per pruned
+  target restoring `repair_fraction` of its pruned genes (largest magnitude first), the best kept.
+- `final`: a training trial holding all masks (`final_steps` updates; 0 still writes the masked model), and
+  its evaluation. Its model is what export writes.
+
+Masks travel as digests of packed masks stored as trial inputs (`gridprune.store.inputs`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from gridprune.engine import Outcome, Trial, artifact_dir
+from gridprune.methods.layer_ga.masks import pack_mask, unpack_mask
+from gridprune.methods.layer_ga.operators import sparsity
+from gridprune.methods.layer_ga.search import GenerationalSearch, OriginalSearch
+from gridprune.methods.layer_ga.settings import LayerGaSettings
+from gridprune.store import RunDir
+from gridprune.store.inputs import put_input, read_input
+
+MAGNITUDE_FILE = "magnitude.npz"
+UNPRUNED = "unpruned"
+FINAL = "final"
+
+
+def stages(settings: LayerGaSettings, targets: Sequence[str]) -> list[dict[str, Any]]:
+    """The plan: each stage's name and the targets it works on."""
+    plan: list[dict[str, Any]] = [{"stage": "baseline"}]
+    if settings.mode == "independent":
+        plan += [{"stage": "search", "targets": list(targets)}, {"stage": "repair"}]
+    else:
+        for index, target in enumerate(targets):
+            plan.append({"stage": "search", "targets": [target]})
+            if settings.finetune_steps and index < len(targets) - 1:
+                plan += [{"stage": "finetune", "target": target}, {"stage": "magnitude", "targets": targets[index + 1:]}]
+    return plan + [{"stage": "final"}, {"stage": "evaluate"}]
+
+
+class LayerGaStrategy:
+    """Told a whole round at once, in the order asked."""
+
+    synchronous = True
+    planned_rounds = None  # searches stop early and repairs take as many rounds as they need
+
+    def __init__(self, run: RunDir, settings: LayerGaSettings, targets: Sequence[str], seed: int,
+                 state: dict[str, Any] | None = None):
+        self.run, self.settings, self.targets, self.seed = run, settings, list(targets), seed
+        self.plan = stages(settings, targets)
+        state = state or {}
+        self.stage: int = state.get("stage", 0)
+        self.round: int = state.get("round", 0)
+        self.baseline: dict[str, Any] | None = state.get("baseline")  # the unpruned model's metrics
+        self.genes: dict[str, int] = state.get("genes", {})  # target -> its gene count
+        self.magnitude: str | None = state.get("magnitude")  # key of the latest magnitude scores
+        self.weights: str | None = state.get("weights")  # key of the latest trained weights (None: unpruned)
+        self.chosen: dict[str, str | None] = state.get("chosen", {})  # target -> mask digest (None: unpruned)
+        self.errors: dict[str, float | None] = state.get("errors", {})  # target -> error of its chosen mask
+        self.sparsities: dict[str, float] = state.get("sparsities", {})  # target -> sparsity of its chosen mask
+        self.repairs: int = state.get("repairs", 0)
+        self.final: dict[str, Any] | None = state.get("final")  # {"key", "metrics"} of the final evaluation
+        self.trained: str | None = state.get("trained")  # key of the final training
+        self.failed: str | None = state.get("failed")
+        self.searches: dict[str, Any] = {}
+        self._scores: dict[str, np.ndarray] | None = None
+        if self._current("stage") == "search":
+            for target in self._current("targets"):
+                self.searches[target] = self._new_search(target)
+                if target in state.get("searches", {}):
+                    self.searches[target].load_state_dict(state["searches"][target], self._load)
+        self._asked: list[tuple[str, Any]] = []  # what each trial of the round asked for
+
+    # ------------------------------------------------------------ state
+
+    def _current(self, key: str) -> Any:
+        return self.plan[self.stage].get(key) if self.stage < len(self.plan) else None
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"stage": self.stage, "round": self.round, "baseline": self.baseline, "genes": self.genes,
+                "magnitude": self.magnitude,
+                "weights": self.weights, "chosen": self.chosen, "errors": self.errors, "sparsities": self.sparsities,
+                "repairs": self.repairs, "summary": self.summary(),
+                "final": self.final, "trained": self.trained, "failed": self.failed,
+                "searches": {t: s.state_dict(self._store) for t, s in self.searches.items()}}
+
+    def _store(self, mask: np.ndarray) -> str:
+        return put_input(self.run, pack_mask(mask))
+
+    def _load(self, digest: str) -> np.ndarray:
+        return unpack_mask(read_input(self.run, digest))
+
+    @property
+    def finished(self) -> bool:
+        return self.failed is not None or self.stage >= len(self.plan)
+
+    @property
+    def best(self) -> tuple[Trial, float] | None:
+        if self.final is None or self.final["metrics"].get("wer") is None:
+            return None
+        return Trial("evaluate", {"weights": self.trained}, FINAL), self.final["metrics"]["wer"]
+
+    @property
+    def ceiling(self) -> float:
+        """The error a mask may reach: the unpruned model's plus max_wer_increase."""
+        return self.baseline["wer"] + self.settings.max_wer_increase
+
+    def base(self) -> dict[str, Any]:
+        """What every evaluation starts from: the latest trained weights with the masks chosen so far."""
+        return {"weights": self.weights, "masks": {t: d for t, d in sorted(self.chosen.items()) if d is not None}}
+
+    def scores(self, target: str) -> np.ndarray:
+        """The magnitude scores of `target` from the latest magnitude trial."""
+        if self._scores is None:
+            with np.load(artifact_dir(self.run, self.magnitude) / MAGNITUDE_FILE) as saved:
+                self._scores = {name: saved[name] for name in saved.files}
+        return self._scores[target]
+
+    def _new_search(self, target: str) -> Any:
+        s = self.settings
+        seed = self.seed * 1_000_003 + self.targets.index(target)
+        if s.operators == "original":
+            floor = s.floor if s.floor is not None else max(0.0, 1.0 - self.ceiling)
+            return OriginalSearch(len(self.scores(target)), size=s.population, generations=s.generations,
+                                  mutation_rate=s.mutation_rate, w=s.w, floor=floor,
+                                  stop_sparsity=s.early_stop_sparsity, seed=seed)
+        return GenerationalSearch(self.scores(target), size=s.population, generations=s.generations,
+                                  mutation_rate=s.mutation_rate, objective=s.objective, ceiling=self.ceiling,
+                                  target=s.target_sparsity, stop_sparsity=s.early_stop_sparsity,
+                                  pressure=s.pressure, seed=seed)
+
+    # ------------------------------------------------------------ ask
+
+    def ask(self) -> list[Trial]:
+        stage = self._current("stage")
+        asked: list[tuple[str, Any]] = []
+        trials: list[Trial] = []
+        if stage == "baseline":
+            trials = [Trial("evaluate", {"weights": None}, UNPRUNED), self._magnitude_trial(self.targets)]
+            asked = [("baseline", None), ("magnitude", None)]
+        elif stage == "magnitude":
+            trials, asked = [self._magnitude_trial(self._current("targets"))], [("magnitude", None)]
+        elif stage == "search":
+            base = self.base()
+            for target, search in self.searches.items():
+                if search.finished:
+                    continue
+                ceiling = search.ceiling
+                for mask in search.ask():
+                    trials.append(Trial("evaluate_mask", {"base": base, "target": target, "mask": self._store(mask),
+                                                          "unit": self.settings.unit, "wer_ceiling": ceiling},
+                                        f"{target} g{search.round}"))
+                    asked.append(("search", target))
+        elif stage == "repair":
+            trials, asked = self._repair_trials()
+        elif stage == "finetune":
+            trials = [self._training_trial(self.settings.finetune_steps, f"finetune {self._current('target')}")]
+            asked = [("trained", None)]
+        elif stage == "final":
+            trials, asked = [self._training_trial(self.settings.final_steps, FINAL)], [("final", None)]
+        elif stage == "evaluate":
+            trials, asked = [Trial("evaluate", {"weights": self.weights}, FINAL)], [("evaluate", None)]
+        self._asked = asked
+        return trials
+
+    def _magnitude_trial(self, targets: Sequence[str]) -> Trial:
+        return Trial("magnitude", {"weights": self.weights, "targets": list(targets), "unit": self.settings.unit},
+                     "magnitude")
+
+    def _training_trial(self, steps: int, label: str) -> Trial:
+        s = self.settings
+        params = {"inputs": self.base()["masks"], "unit": s.unit, "start_from": self.weights, "steps": steps,
+                  "lr": s.lr, "batch_size": s.batch_size, "distill": s.distill,
+                  "freeze_feature_encoder": s.freeze_feature_encoder, "seed": self.seed}
+        return Trial("train", params, label)
+
+    def _repair_candidates(self) -> list[dict[str, str | None]]:
+        """The combined masks as they stand (first repair round), else one variant per pruned target."""
+        if self.repairs == 0:
+            return [dict(self.chosen)]
+        variants = []
+        for target, digest in sorted(self.chosen.items()):
+            if digest is None:
+                continue
+            mask = self._load(digest)
+            pruned = np.flatnonzero(~mask)
+            count = max(1, round(self.settings.repair_fraction * len(pruned)))
+            restored = mask.copy()
+            restored[pruned[np.argsort(-self.scores(target)[pruned], kind="stable")[:count]]] = True
+            variants.append({**self.chosen, target: None if restored.all() else self._store(restored)})
+        return variants
+
+    def _repair_trials(self) -> tuple[list[Trial], list[tuple[str, Any]]]:
+        trials, asked = [], []
+        for variant in self._repair_candidates():
+            masks = {t: d for t, d in sorted(variant.items()) if d is not None}
+            trials.append(Trial("evaluate_mask", {"base": {"weights": None, "masks": masks}, "target": None,
+                                                  "mask": None, "unit": self.settings.unit, "wer_ceiling": None},
+                                f"repair {self.repairs}"))
+            asked.append(("repair", variant))
+        return trials, asked
+
+    # ------------------------------------------------------------ tell
+
+    def tell(self, trial: Trial, outcome: Outcome) -> None:
+        raise NotImplementedError("told a whole round at once")
+
+    def tell_round(self, trials: Sequence[Trial], outcomes: Sequence[Outcome]) -> None:
+        stage = self._current("stage")
+        failed = [(t, o) for t, o in zip(trials, outcomes) if not o.ok]
+        if failed and (stage not in ("search", "repair") or len(failed) == len(trials)):
+            trial, outcome = failed[0]
+            self.failed = f"{trial.label}: {outcome.error}"
+        elif stage == "baseline":
+            self.baseline, self.genes = outcomes[0].metrics, outcomes[1].metrics["genes"]
+            self._new_scores(trials[1], outcomes[1])
+        elif stage == "magnitude":
+            self._new_scores(trials[0], outcomes[0])
+        elif stage == "search":
+            self._tell_searches(outcomes)
+        elif stage == "repair":
+            self._tell_repair(outcomes)
+        elif stage in ("finetune", "final"):
+            self.weights = outcomes[0].key
+            if stage == "final":
+                self.trained = outcomes[0].key
+        elif stage == "evaluate":
+            self.final = {"key": outcomes[0].key, "metrics": outcomes[0].metrics}
+        if self.failed is None and stage not in ("search", "repair"):
+            self._advance()
+        self.round += 1
+
+    def _new_scores(self, trial: Trial, outcome: Outcome) -> None:
+        self.magnitude, self._scores = outcome.key, None
+
+    def _tell_searches(self, outcomes: Sequence[Outcome]) -> None:
+        errors: dict[str, list[float | None]] = {}
+        for (_, target), outcome in zip(self._asked, outcomes):
+            errors.setdefault(target, []).append(outcome.value if outcome.ok else None)
+        for target, values in errors.items():
+            self.searches[target].tell(values)
+        if all(search.finished for search in self.searches.values()):
+            for target, search in self.searches.items():
+                mask = search.best()
+                self._choose(target, None if mask is None or mask.all() else mask)
+                self.errors[target] = self._error_of(search, mask)
+            self.searches = {}
+            self._advance()
+
+    def _choose(self, target: str, mask: np.ndarray | None) -> None:
+        self.chosen[target] = None if mask is None else self._store(mask)
+        self.sparsities[target] = 0.0 if mask is None else sparsity(mask)
+
+    @staticmethod
+    def _error_of(search: Any, mask: np.ndarray | None) -> float | None:
+        if mask is None or not isinstance(search, GenerationalSearch):
+            return None
+        for member, error in zip(search.population, search.errors):
+            if np.array_equal(member, mask):
+                return error
+        return None
+
+    def _tell_repair(self, outcomes: Sequence[Outcome]) -> None:
+        scored = [(o.value if o.ok and o.value is not None else float("inf"), i) for i, o in enumerate(outcomes)]
+        error, index = min(scored)
+        for target, digest in self._asked[index][1].items():
+            if digest != self.chosen[target]:
+                self._choose(target, None if digest is None else self._load(digest))
+        self.repairs += 1
+        if error <= self.ceiling or all(d is None for d in self.chosen.values()):
+            self._advance()
+
+    def _advance(self) -> None:
+        self.stage += 1
+        if self._current("stage") == "search":
+            self.searches = {t: self._new_search(t) for t in self._current("targets")}
+
+    # ------------------------------------------------------------ status and export
+
+    def describe_round(self) -> dict[str, Any]:
+        return {"stage": self._current("stage") or "done"}
+
+    def summary(self) -> dict[str, Any]:
+        """What status and export show: the stage, the baseline, each target's chosen sparsity and error."""
+        rows = []
+        for target in self.targets:
+            search = self.searches.get(target)
+            if target in self.chosen:
+                rows.append({"target": target, "state": "done", "sparsity": self.sparsities[target],
+                             "error": self.errors.get(target)})
+            elif search is not None:
+                best = search.best()
+                rows.append({"target": target, "state": f"round {search.round}",
+                             "sparsity": None if best is None else sparsity(best), "error": None})
+            else:
+                rows.append({"target": target, "state": "waiting", "sparsity": None, "error": None})
+        return {"stage": self._current("stage") or "done", "baseline": self.baseline, "targets": rows,
+                "repairs": self.repairs, "final": (self.final or {}).get("metrics"), "failed": self.failed}
