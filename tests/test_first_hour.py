@@ -207,7 +207,7 @@ def test_a_config_without_a_method_says_what_to_name(tmp_path):
     with pytest.raises(ConfigError) as caught:
         read_setup(config)
     assert str(caught.value) == (f"{config}: method: missing; name the job type, one of ga_blocks, comflp, parp, "
-                                 "srp (`gridprune methods` lists them)")
+                                 "srp, layer_ga (`gridprune methods` lists them)")
 
 
 def test_a_run_directory_of_another_method_says_so_instead_of_listing_keys(tmp_path):

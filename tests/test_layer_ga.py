@@ -184,3 +184,32 @@ def test_the_steady_state_ga_stops_at_its_sparsity_threshold():
     ga = SteadyState(genes=50, size=4, steps=1000, mutation_rate=0.3, seed=1, stop_sparsity=0.6)
     _run(ga, lambda mask: ops.sparsity(mask))
     assert ops.sparsity(ga.best()[0]) >= 0.6 and ga.done_steps < 1000
+
+
+def test_a_mask_before_the_encoder_layers_is_decoded_through_the_whole_model(tmp_path):
+    import torch
+
+    from gridprune.adapters import Wav2vec2Adapter
+    from gridprune.engine import Trial, execute, make_task, trial_key
+    from gridprune.methods.layer_ga.evaluate import MaskEvaluateFactory, first_changed_layer
+    from gridprune.models.evaluator import decode_dataset
+    from gridprune.sections import DataSource
+
+    handler = MaskEvaluateFactory(Wav2vec2Adapter("demo"), DataSource(path=str(EXAMPLES / "dev.hrl")))(1)
+    model = handler.models.model
+    assert first_changed_layer(model, "wav2vec2.encoder.layers.3.attention.q_proj.weight") == 3
+    assert first_changed_layer(model, "lm_head.weight") == len(model.wav2vec2.encoder.layers)
+    name = "wav2vec2.feature_projection.projection.weight"
+    assert first_changed_layer(model, name) is None
+    run = RunDir.create(tmp_path / "run", {"method": "test"})
+    weight = model.get_parameter(name)
+    keep = ops.magnitude_mask(weight.detach().numpy(), 0.95).reshape(-1)
+    trial = Trial("evaluate_mask", {"base": {"weights": None, "masks": {}}, "target": name,
+                                    "mask": put_input(run, pack_mask(keep)), "unit": "weight", "wer_ceiling": None})
+    got = execute(handler, make_task(trial, trial_key(trial, {"test": 1})), run)
+    masked_model = __import__("copy").deepcopy(model)
+    with torch.no_grad():
+        masked_model.get_parameter(name).mul_(torch.from_numpy(keep).reshape(weight.shape))
+    expected = decode_dataset(masked_model, handler.models.checkpoint.processor, handler.models.dataset)
+    assert got.value == pytest.approx(expected.result.wer) and got.value != decode_dataset(
+        model, handler.models.checkpoint.processor, handler.models.dataset).result.wer

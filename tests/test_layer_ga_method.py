@@ -164,6 +164,17 @@ def test_independent_mode_searches_every_layer_in_the_same_rounds_then_repairs(t
     assert report["sparsity"] > 0
 
 
+def test_the_original_operators_run_steady_state_two_children_a_round(tmp_path):
+    setup, info = _digits_setup(tmp_path, "layer_ga.operators=original", "layer_ga.layers=['classifier.3.*']",
+                                "layer_ga.population=3", "layer_ga.generations=2")
+    run, report = start_run(setup, tmp_path / "run", info, export=True)
+    rounds = [json.loads(path.read_text()) for path in sorted((run.root / "generations").glob("*.json"))]
+    searched = [len(r["trials"]) for r in rounds if r["stage"] == "search"]
+    assert searched == [3] + [2] * 6  # the population, then 2 generations of 3 steps of two children
+    row = report["targets"][0]
+    assert row["sparsity"] == 0 or row["error"] <= report["baseline"]["wer_search"] + 0.01 + 1e-9
+
+
 # ------------------------------------------------------------------ the demo model, killed and resumed
 def _demo_setup(tmp_path: Path):
     config = tmp_path / "demo.yaml"

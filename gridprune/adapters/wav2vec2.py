@@ -100,9 +100,13 @@ class Wav2vec2Models:
 
     def error(self, model: nn.Module, *, ceiling: float | None = None, start_layer: int | None = None,
               cache: Any = None, candidate: Callable[[], ContextManager[Any]] = nullcontext) -> dict[str, Any]:
-        from gridprune.models.evaluator import Evaluator
+        from gridprune.models.evaluator import Evaluator, decode_dataset
 
-        layer = 0 if start_layer is None or cache is None else start_layer
+        if start_layer is None or cache is None:  # the front end may change: nothing can be reused
+            with candidate():
+                evaluation = decode_dataset(model, self.checkpoint.processor, self.dataset, wer_ceiling=ceiling)
+            return self._figures(evaluation)
+        layer = start_layer
         if self._cache[0] != cache:
             self._cache = (cache, {})
         evaluators = self._cache[1]
@@ -110,5 +114,9 @@ class Wav2vec2Models:
             evaluators[layer] = Evaluator(dataclasses.replace(self.checkpoint, model=model), self.dataset, layer)
         with candidate():
             evaluation = evaluators[layer].evaluate(model, wer_ceiling=ceiling)
+        return self._figures(evaluation)
+
+    @staticmethod
+    def _figures(evaluation: Any) -> dict[str, Any]:
         return {"error": None if evaluation.rejected else evaluation.result.wer, "rejected": evaluation.rejected,
                 "used": len(evaluation.indices), "seconds": evaluation.seconds}

@@ -104,7 +104,6 @@ class MaskEvaluateHandler:
         from contextlib import nullcontext
 
         from gridprune.methods.layer_ga.operators import sparsity
-        from gridprune.methods.layer_ga.targets import encoder_layer_of
 
         params = task["params"]
         name, model = self.base(params, context)
@@ -113,8 +112,7 @@ class MaskEvaluateHandler:
             candidate, start = nullcontext, None
         else:
             keep = read_mask(context, params["mask"])
-            layer = encoder_layer_of(target)
-            start = layer if layer is not None else _layer_count(model)
+            start = first_changed_layer(model, target)
             candidate = lambda: masked(model, target, params["unit"], keep)  # noqa: E731
             metrics["sparsity"] = sparsity(keep)
         result = self.models.error(model, ceiling=params.get("wer_ceiling"), start_layer=start, cache=name,
@@ -123,10 +121,16 @@ class MaskEvaluateHandler:
         return {"value": result["error"], "metrics": metrics, "seconds": result["seconds"]}
 
 
-def _layer_count(model: nn.Module) -> int | None:
-    """The encoder layers of a wav2vec2 model (a target after them decodes none again); None for another model."""
+def first_changed_layer(model: nn.Module, target: str) -> int | None:
+    """The first wav2vec2 encoder layer whose output a mask on `target` changes (the layer count for the CTC head);
+    None where the whole model must run (a tensor before the encoder layers, or a model that is not wav2vec2)."""
+    from gridprune.methods.layer_ga.targets import encoder_layer_of
+
+    layer = encoder_layer_of(target)
+    if layer is not None:
+        return layer
     layers = getattr(getattr(getattr(model, "wav2vec2", None), "encoder", None), "layers", None)
-    return None if layers is None else len(layers)
+    return len(layers) if layers is not None and target.startswith("lm_head.") else None
 
 
 @dataclass(frozen=True)

@@ -65,9 +65,19 @@ class OriginalSearch:
         self.ga.tell(self._asked, fitnesses)
 
     def best(self) -> np.ndarray | None:
-        """The fittest mask; None if none scored above the floor (the target then stays unpruned)."""
+        """The fittest mask; None if none scored above the floor (the target then stays unpruned) or none is
+        scored yet."""
+        if self.ga.fitnesses is None:
+            return None
         mask, fitness = self.ga.best()
         return mask if fitness > 0 else None
+
+    def error_of(self, mask: np.ndarray) -> float | None:
+        """The error of a member, read back from its fitness (None where the fitness does not hold it)."""
+        for member, fitness in zip(self.ga.population, self.ga.fitnesses or []):
+            if np.array_equal(member, mask) and fitness > 0 and self.w < 1:
+                return 1.0 - (fitness - self.w * ops.sparsity(member)) / (1 - self.w)
+        return None
 
     def state_dict(self, store: Store = hex_store) -> dict[str, Any]:
         return self.ga.state_dict(store)
@@ -176,6 +186,13 @@ class GenerationalSearch:
         if self.objective == "max_sparsity" and self.key(mask, error)[0] > 0:
             return None
         return mask
+
+    def error_of(self, mask: np.ndarray) -> float | None:
+        """The error of a member (None if it is not one, or was rejected)."""
+        for member, error in zip(self.population, self.errors):
+            if np.array_equal(member, mask):
+                return error
+        return None
 
     def state_dict(self, store: Store = hex_store) -> dict[str, Any]:
         return {"population": [store(m) for m in self.population], "errors": self.errors, "round": self.round,

@@ -38,6 +38,10 @@ class LayerGaSettings(TrainingSection):
     max_wer_increase: float = Field(0.02, ge=0, le=1, description=(
         "the error a pruned model may add to the unpruned model's on the search set (WER; 1 - score for a "
         "factory model); also the original's floor when `floor` is not given"))
+    budget: Literal["spread", "whole"] = Field("spread", description=(
+        "sequential mode: spread (gridprune's: the i-th of n targets may bring the WER up to i/n of "
+        "max_wer_increase, so the first do not spend it all) or whole (every target up to all of it, as the "
+        "original's floor)"))
     target_sparsity: float | None = Field(None, gt=0, lt=1, description="objective target_sparsity: each target's")
     population: int = Field(10, ge=3, description="masks per target's population (the original's 10)")
     generations: int = Field(20, ge=1, description=(
@@ -48,7 +52,7 @@ class LayerGaSettings(TrainingSection):
         "(kept or pruned) swapped"))
     w: float = Field(0.8, ge=0, le=1, description="original's fitness: the weight of sparsity against the score")
     floor: float | None = Field(None, ge=0, le=1, description=(
-        "original's fitness: 0 when the score (1 - WER) is under it; default 1 - (unpruned WER + max_wer_increase)"))
+        "original's fitness: 0 when the score (1 - WER) is under it; default 1 - the target's ceiling (budget)"))
     early_stop_sparsity: float = Field(1.0, gt=0, le=1, description="a target's search stops once its best mask is this sparse")
     pressure: float = Field(3.0, gt=0, description="gridprune's rank selection pressure (as the ga_blocks search)")
     repair_fraction: float = Field(0.25, gt=0, le=1, description=(

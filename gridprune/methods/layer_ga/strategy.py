@@ -23,6 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from gridprune.engine import Outcome, Trial, artifact_dir
+from gridprune.methods.layer_ga.evaluate import MAGNITUDE_FILE
 from gridprune.methods.layer_ga.masks import pack_mask, unpack_mask
 from gridprune.methods.layer_ga.operators import sparsity
 from gridprune.methods.layer_ga.search import GenerationalSearch, OriginalSearch
@@ -30,7 +31,6 @@ from gridprune.methods.layer_ga.settings import LayerGaSettings
 from gridprune.store import RunDir
 from gridprune.store.inputs import put_input, read_input
 
-MAGNITUDE_FILE = "magnitude.npz"
 UNPRUNED = "unpruned"
 FINAL = "final"
 
@@ -88,10 +88,9 @@ class LayerGaStrategy:
 
     def state_dict(self) -> dict[str, Any]:
         return {"stage": self.stage, "round": self.round, "baseline": self.baseline, "genes": self.genes,
-                "magnitude": self.magnitude,
-                "weights": self.weights, "chosen": self.chosen, "errors": self.errors, "sparsities": self.sparsities,
-                "repairs": self.repairs, "summary": self.summary(),
-                "final": self.final, "trained": self.trained, "failed": self.failed,
+                "magnitude": self.magnitude, "weights": self.weights, "chosen": self.chosen, "errors": self.errors,
+                "sparsities": self.sparsities, "repairs": self.repairs, "final": self.final, "trained": self.trained,
+                "failed": self.failed, "summary": self.summary(),
                 "searches": {t: s.state_dict(self._store) for t, s in self.searches.items()}}
 
     def _store(self, mask: np.ndarray) -> str:
@@ -112,8 +111,17 @@ class LayerGaStrategy:
 
     @property
     def ceiling(self) -> float:
-        """The error a mask may reach: the unpruned model's plus max_wer_increase."""
+        """The error the final model may reach: the unpruned model's plus max_wer_increase."""
         return self.baseline["wer"] + self.settings.max_wer_increase
+
+    def target_ceiling(self, target: str) -> float:
+        """The error a mask on `target` may reach. Sequential with `budget: spread`: the increase shared out, the
+        i-th of n targets up to i/n of it (so the first targets do not spend what the later ones need); else
+        the whole ceiling."""
+        if self.settings.mode == "sequential" and self.settings.budget == "spread":
+            share = (self.targets.index(target) + 1) / len(self.targets)
+            return self.baseline["wer"] + self.settings.max_wer_increase * share
+        return self.ceiling
 
     def base(self) -> dict[str, Any]:
         """What every evaluation starts from: the latest trained weights with the masks chosen so far."""
@@ -130,12 +138,13 @@ class LayerGaStrategy:
         s = self.settings
         seed = self.seed * 1_000_003 + self.targets.index(target)
         if s.operators == "original":
-            floor = s.floor if s.floor is not None else max(0.0, 1.0 - self.ceiling)
+            floor = s.floor if s.floor is not None else max(0.0, 1.0 - self.target_ceiling(target))
             return OriginalSearch(len(self.scores(target)), size=s.population, generations=s.generations,
                                   mutation_rate=s.mutation_rate, w=s.w, floor=floor,
                                   stop_sparsity=s.early_stop_sparsity, seed=seed)
         return GenerationalSearch(self.scores(target), size=s.population, generations=s.generations,
-                                  mutation_rate=s.mutation_rate, objective=s.objective, ceiling=self.ceiling,
+                                  mutation_rate=s.mutation_rate, objective=s.objective,
+                                  ceiling=self.target_ceiling(target),
                                   target=s.target_sparsity, stop_sparsity=s.early_stop_sparsity,
                                   pressure=s.pressure, seed=seed)
 
@@ -223,9 +232,9 @@ class LayerGaStrategy:
             self.failed = f"{trial.label}: {outcome.error}"
         elif stage == "baseline":
             self.baseline, self.genes = outcomes[0].metrics, outcomes[1].metrics["genes"]
-            self._new_scores(trials[1], outcomes[1])
+            self._new_scores(outcomes[1])
         elif stage == "magnitude":
-            self._new_scores(trials[0], outcomes[0])
+            self._new_scores(outcomes[0])
         elif stage == "search":
             self._tell_searches(outcomes)
         elif stage == "repair":
@@ -240,7 +249,7 @@ class LayerGaStrategy:
             self._advance()
         self.round += 1
 
-    def _new_scores(self, trial: Trial, outcome: Outcome) -> None:
+    def _new_scores(self, outcome: Outcome) -> None:
         self.magnitude, self._scores = outcome.key, None
 
     def _tell_searches(self, outcomes: Sequence[Outcome]) -> None:
@@ -253,22 +262,13 @@ class LayerGaStrategy:
             for target, search in self.searches.items():
                 mask = search.best()
                 self._choose(target, None if mask is None or mask.all() else mask)
-                self.errors[target] = self._error_of(search, mask)
+                self.errors[target] = None if mask is None else search.error_of(mask)
             self.searches = {}
             self._advance()
 
     def _choose(self, target: str, mask: np.ndarray | None) -> None:
         self.chosen[target] = None if mask is None else self._store(mask)
         self.sparsities[target] = 0.0 if mask is None else sparsity(mask)
-
-    @staticmethod
-    def _error_of(search: Any, mask: np.ndarray | None) -> float | None:
-        if mask is None or not isinstance(search, GenerationalSearch):
-            return None
-        for member, error in zip(search.population, search.errors):
-            if np.array_equal(member, mask):
-                return error
-        return None
 
     def _tell_repair(self, outcomes: Sequence[Outcome]) -> None:
         scored = [(o.value if o.ok and o.value is not None else float("inf"), i) for i, o in enumerate(outcomes)]

@@ -1,0 +1,225 @@
+"""The per-layer mask GA: gridprune's operators against the original's, against magnitude pruning at the same
+sparsity, sequential against independent, and the decodes early rejection saves.
+
+    python benchmarks/layer_ga_compare.py [--seeds 0 1 2] [--units weight neuron] [--evaluations 70]
+        [--runs-dir runs/layer_ga_compare] [--independent] [--digits] [--set KEY=VALUE ...] [--json OUT.json]
+
+Each variant is one `gridprune run configs/layer_ga_demo.yaml` (local backend, 2 workers) on the demo model, all
+four encoder layers, search on search80.hrl, held-out on heldout80.hrl, WER ceiling unpruned + 0.02 (spread
+over the targets for both operator sets), no fine-tune (finetune_steps and final_steps 0: the searches alone
+are compared), the same number of mask evaluations per target for both operator sets. For each run:
+- the sparsity reached per target and overall, and the WERs, from its export report (and the measured decode
+  speedup for unit neuron);
+- magnitude pruning at the same sparsity, held-out WER: per target at the GA's per-target sparsity, and global
+  (one threshold over all the targets' genes at the GA's overall sparsity; for unit weight this is PARP's
+  one-shot prune of the same weights);
+- early rejection: the utterances the mask evaluations decoded against 80 per evaluation;
+- the wall time of the search (the rounds' seconds).
+`--digits` adds the digits CNN (configs/layer_ga_digits.yaml) for each operator set, with its fine-tunes and
+without, and magnitude pruning (no update) at the GA's per-layer sparsities: the fair comparison is the one
+without fine-tunes.
+A finished run directory is read, not run again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from common import REPO, print_table, set_options, write_json
+
+from gridprune.store import RunDir
+
+EXAMPLES = REPO / "wav_files_example"
+DEMO = REPO / "configs" / "layer_ga_demo.yaml"
+DIGITS = REPO / "configs" / "layer_ga_digits.yaml"
+DIGITS_HELDOUT = str(REPO / "gridprune" / "examples" / "digits" / "heldout.txt")
+BENCH_SETS = [f"data={EXAMPLES / 'search80.hrl'}", f"heldout={EXAMPLES / 'heldout80.hrl'}"]
+
+
+def run_to_end(config: Path, run_dir: Path, overrides: list[str]) -> RunDir:
+    """The exported run in `run_dir` (run, or resumed if a former call left it unfinished)."""
+    from gridprune.runs import is_exported
+
+    if not (run_dir / "run.json").is_file():
+        subprocess.run([sys.executable, "-m", "gridprune.cli", "run", str(config), "--run-dir", str(run_dir),
+                        *set_options(overrides)], check=True)
+    elif not is_exported(RunDir.open(run_dir)):
+        subprocess.run([sys.executable, "-m", "gridprune.cli", "resume", str(run_dir)], check=True)
+    return RunDir.open(run_dir)
+
+
+def rejection_counts(run: RunDir) -> dict[str, int]:
+    """Mask evaluations, the utterances they decoded and how many were rejected."""
+    from gridprune.engine.outcome import load_outcome
+
+    evaluations = decoded = rejected = 0
+    seen = set()
+    for path in sorted((run.root / "generations").glob("*.json")):
+        round_ = json.loads(path.read_text())
+        for key, trial in zip(round_["keys"], round_["trials"]):
+            if trial["kind"] != "evaluate_mask" or key in seen:
+                continue
+            seen.add(key)
+            outcome = load_outcome(run, key)
+            if outcome is None or not outcome.ok or outcome.metrics.get("utterances") is None:
+                continue
+            evaluations += 1
+            decoded += outcome.metrics["utterances"]
+            rejected += bool(outcome.metrics["rejected"])
+    return {"evaluations": evaluations, "decoded": decoded, "rejected": rejected}
+
+
+def magnitude_heldout(report: dict[str, Any], unit: str, heldout: Path) -> dict[str, float]:
+    """Held-out WER of magnitude masks at the GA's sparsities: per target, and one global threshold."""
+    import numpy as np
+
+    from gridprune.data import read_hrl
+    from gridprune.methods.layer_ga.operators import magnitude_mask
+    from gridprune.methods.layer_ga.targets import apply_mask, magnitude_scores
+    from gridprune.models import load_checkpoint
+    from gridprune.models.evaluator import decode_dataset
+
+    checkpoint = load_checkpoint("demo")
+    dataset = read_hrl(heldout)
+    targets = {row["target"]: row["sparsity"] for row in report["targets"]}
+    scores = {t: magnitude_scores(checkpoint.model, t, unit) for t in targets}
+
+    def wer_with(masks: dict[str, np.ndarray]) -> float:
+        model = copy.deepcopy(checkpoint.model)
+        for target, keep in masks.items():
+            apply_mask(model, target, unit, keep)
+        return decode_dataset(model, checkpoint.processor, dataset).result.wer
+
+    per_target = {t: magnitude_mask(scores[t], s) for t, s in targets.items()}
+    pooled = np.concatenate([scores[t] for t in targets])
+    keep = magnitude_mask(pooled, report["sparsity"])
+    bounds = np.cumsum([0] + [len(scores[t]) for t in targets])
+    global_masks = {t: keep[bounds[i]:bounds[i + 1]] for i, t in enumerate(targets)}
+    return {"magnitude_per_target": wer_with(per_target), "magnitude_global": wer_with(global_masks)}
+
+
+def demo_row(run: RunDir, unit: str, operators: str, mode: str, seed: int) -> dict[str, Any]:
+    report = json.loads((run.best_dir / "report.json").read_text())
+    model = report["models"][0]
+    counts = rejection_counts(run)
+    row = {"unit": unit, "operators": operators, "mode": mode, "seed": seed, "sparsity": report["sparsity"],
+           "per_target": {r["target"]: r["sparsity"] for r in report["targets"]},
+           "wer_before": report["baseline"]["wer_search"], "wer_search": model["wer_search"],
+           "heldout_before": report["baseline"]["wer_heldout"], "wer_heldout": model["wer_heldout"],
+           "params_kept": model["params"] / report["baseline"]["params"],
+           "nonzero_kept": model["nonzero_params"] / report["baseline"]["nonzero_params"],
+           "speedup": model["speedup"], "predicted": model["predicted_speedup"],
+           "search_seconds": sum(r["seconds"] for r in run.read_history()), **counts,
+           "decodes_saved": 1 - counts["decoded"] / (80 * counts["evaluations"]) if counts["evaluations"] else None}
+    row.update(magnitude_heldout(report, unit, EXAMPLES / "heldout80.hrl"))
+    return row
+
+
+def digits_row(run: RunDir, operators: str, finetuned: bool, seed: int) -> dict[str, Any]:
+    """The digits CNN's figures: sparsity, test (held-out) accuracy, and magnitude pruning (no update) at the GA's
+    per-layer sparsities."""
+    from gridprune.examples.digits import accuracy, build
+    from gridprune.methods.layer_ga.operators import magnitude_mask
+    from gridprune.methods.layer_ga.targets import apply_mask
+
+    report = json.loads((run.best_dir / "report.json").read_text())
+    model = build()
+    for row in report["targets"]:
+        weights = model.get_parameter(row["target"]).detach().abs().reshape(-1).numpy()
+        apply_mask(model, row["target"], "weight", magnitude_mask(weights, row["sparsity"]))
+    return {"operators": operators, "finetuned": finetuned, "seed": seed, "sparsity": report["sparsity"],
+            "accuracy_before": report["heldout_score_before"], "accuracy": report["heldout_score_after"],
+            "search_accuracy": report["score_after"], "magnitude_accuracy": accuracy(model, DIGITS_HELDOUT)}
+
+
+def generations(operators: str, evaluations: int, population: int = 10) -> int:
+    """The generations that give a target `evaluations` mask evaluations with either operator set."""
+    per_generation = population * (2 if operators == "original" else 1)
+    if (evaluations - population) % per_generation:
+        raise SystemExit(f"--evaluations {evaluations}: population {population} plus a whole number of "
+                         f"generations of {per_generation} (gridprune's and the original's) is needed")
+    return (evaluations - population) // per_generation
+
+
+def mean_rows(rows: list[dict[str, Any]], by: tuple[str, ...], fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row[k] for k in by), []).append(row)
+    out = []
+    for key, members in groups.items():
+        mean = {f: statistics.fmean(m[f] for m in members) if all(m.get(f) is not None for m in members) else None
+                for f in fields}
+        spread = {f"{f}_sd": statistics.pstdev(m[f] for m in members) if mean[f] is not None and len(members) > 1
+                  else None for f in ("sparsity", "wer_heldout") if f in fields}
+        out.append({**dict(zip(by, key)), "seeds": len(members), **mean, **spread})
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--units", nargs="*", default=["weight", "neuron"])
+    parser.add_argument("--operators", nargs="+", default=["gridprune", "original"])
+    parser.add_argument("--evaluations", type=int, default=70, help=(
+        "mask evaluations per target for either operator set: the population, then gridprune's generations of "
+        "population children or the original's of 2 x population (its steps of two)"))
+    parser.add_argument("--independent", action="store_true", help="also gridprune's operators, independent mode")
+    parser.add_argument("--digits", action="store_true", help="also the digits CNN")
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs/layer_ga_compare"))
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    rows = []
+    for seed in args.seeds:
+        for unit in args.units:
+            variants = [(ops, "sequential") for ops in args.operators]
+            variants += [("gridprune", "independent")] if args.independent else []
+            for operators, mode in variants:
+                name = f"{unit}_{operators}_{mode}_s{seed}"
+                overrides = [*BENCH_SETS, f"seed={seed}", f"layer_ga.unit={unit}", f"layer_ga.operators={operators}",
+                             f"layer_ga.mode={mode}", f"layer_ga.generations={generations(operators, args.evaluations)}",
+                             "layer_ga.finetune_steps=0", "layer_ga.final_steps=0", *args.overrides]
+                run = run_to_end(DEMO, args.runs_dir / name, overrides)
+                rows.append(demo_row(run, unit, operators, mode, seed))
+                print(json.dumps({k: v for k, v in rows[-1].items() if k != "per_target"}), flush=True)
+    fields = ("sparsity", "wer_search", "wer_heldout", "magnitude_per_target", "magnitude_global", "speedup",
+              "predicted", "search_seconds", "evaluations", "decodes_saved")
+    summary = mean_rows(rows, ("unit", "operators", "mode"), fields)
+    print_table(summary, [("unit", "unit", ""), ("operators", "operators", ""), ("mode", "mode", ""),
+                          ("seeds", "seeds", "d"), ("sparsity", "sparsity", ".3f"), ("sparsity_sd", "sd", ".3f"),
+                          ("wer_search", "WER search", ".4f"), ("wer_heldout", "held-out", ".4f"),
+                          ("magnitude_per_target", "mag/target", ".4f"), ("magnitude_global", "mag global", ".4f"),
+                          ("speedup", "speedup", ".2f"), ("predicted", "FLOPs", ".2f"),
+                          ("search_seconds", "seconds", ".0f"), ("evaluations", "evals", ".0f"),
+                          ("decodes_saved", "saved", ".3f")])
+    digits = []
+    if args.digits:
+        for seed in args.seeds:
+            for operators in args.operators:
+                for finetuned in (True, False):
+                    steps = [] if finetuned else ["layer_ga.finetune_steps=0", "layer_ga.final_steps=0"]
+                    name = f"digits_{operators}_{'ft' if finetuned else 'noft'}_s{seed}"
+                    run = run_to_end(DIGITS, args.runs_dir / name,
+                                     [f"seed={seed}", f"layer_ga.operators={operators}", *steps])
+                    digits.append(digits_row(run, operators, finetuned, seed))
+        digits_summary = mean_rows(digits, ("operators", "finetuned"),
+                                   ("sparsity", "accuracy_before", "search_accuracy", "accuracy",
+                                    "magnitude_accuracy"))
+        print_table(digits_summary, [("operators", "operators", ""), ("finetuned", "fine-tuned", ""),
+                                     ("seeds", "seeds", "d"), ("sparsity", "sparsity", ".4f"),
+                                     ("accuracy_before", "test before", ".4f"),
+                                     ("search_accuracy", "search after", ".4f"), ("accuracy", "test after", ".4f"),
+                                     ("magnitude_accuracy", "magnitude test", ".4f")])
+    write_json(args.json, {"evaluations_per_target": args.evaluations, "rows": rows, "summary": summary, "digits": digits})
+
+
+if __name__ == "__main__":
+    main()
