@@ -13,8 +13,8 @@ are compared), the same number of mask evaluations per target for both operator 
 - magnitude pruning at the same sparsity, held-out WER: per target at the GA's per-target sparsity, and global
   (one threshold over all the targets' genes at the GA's overall sparsity; for unit weight this is PARP's
   one-shot prune of the same weights);
-- early rejection: the utterances the mask evaluations decoded against 80 per evaluation;
-- the wall time of the search (the rounds' seconds).
+- early rejection: the utterances the mask evaluations decoded against the whole search set per evaluation;
+- the wall time of the search (the seconds of the rounds that searched or repaired).
 `--digits` adds the digits CNN (configs/layer_ga_digits.yaml) for each operator set, with its fine-tunes and
 without, and magnitude pruning (no update) at the GA's per-layer sparsities: the fair comparison is the one
 without fine-tunes.
@@ -105,7 +105,18 @@ def magnitude_heldout(report: dict[str, Any], unit: str, heldout: Path) -> dict[
     return {"magnitude_per_target": wer_with(per_target), "magnitude_global": wer_with(global_masks)}
 
 
+def search_seconds(run: RunDir) -> float:
+    """The wall time of the rounds that searched or repaired (not the baseline, fine-tunes and final evaluation)."""
+    stages = {json.loads(p.read_text())["round"]: json.loads(p.read_text())["stage"]
+              for p in (run.root / "generations").glob("*.json")}
+    return sum(row["seconds"] for row in run.read_history() if stages.get(row["round"]) in ("search", "repair"))
+
+
 def demo_row(run: RunDir, unit: str, operators: str, mode: str, seed: int) -> dict[str, Any]:
+    """One run's figures (module docstring)."""
+    from gridprune.data import read_hrl
+
+    utterances = len(read_hrl(EXAMPLES / "search80.hrl").utterances)
     report = json.loads((run.best_dir / "report.json").read_text())
     model = report["models"][0]
     counts = rejection_counts(run)
@@ -116,8 +127,9 @@ def demo_row(run: RunDir, unit: str, operators: str, mode: str, seed: int) -> di
            "params_kept": model["params"] / report["baseline"]["params"],
            "nonzero_kept": model["nonzero_params"] / report["baseline"]["nonzero_params"],
            "speedup": model["speedup"], "predicted": model["predicted_speedup"],
-           "search_seconds": sum(r["seconds"] for r in run.read_history()), **counts,
-           "decodes_saved": 1 - counts["decoded"] / (80 * counts["evaluations"]) if counts["evaluations"] else None}
+           "search_seconds": search_seconds(run), **counts,
+           "decodes_saved": 1 - counts["decoded"] / (utterances * counts["evaluations"]) if counts["evaluations"]
+           else None}
     row.update(magnitude_heldout(report, unit, EXAMPLES / "heldout80.hrl"))
     return row
 
@@ -127,13 +139,13 @@ def digits_row(run: RunDir, operators: str, finetuned: bool, seed: int) -> dict[
     per-layer sparsities."""
     from gridprune.examples.digits import accuracy, build
     from gridprune.methods.layer_ga.operators import magnitude_mask
-    from gridprune.methods.layer_ga.targets import apply_mask
+    from gridprune.methods.layer_ga.targets import apply_mask, magnitude_scores
 
     report = json.loads((run.best_dir / "report.json").read_text())
     model = build()
     for row in report["targets"]:
-        weights = model.get_parameter(row["target"]).detach().abs().reshape(-1).numpy()
-        apply_mask(model, row["target"], "weight", magnitude_mask(weights, row["sparsity"]))
+        scores = magnitude_scores(model, row["target"], "weight")
+        apply_mask(model, row["target"], "weight", magnitude_mask(scores, row["sparsity"]))
     return {"operators": operators, "finetuned": finetuned, "seed": seed, "sparsity": report["sparsity"],
             "accuracy_before": report["heldout_score_before"], "accuracy": report["heldout_score_after"],
             "search_accuracy": report["score_after"], "magnitude_accuracy": accuracy(model, DIGITS_HELDOUT)}
@@ -149,6 +161,8 @@ def generations(operators: str, evaluations: int, population: int = 10) -> int:
 
 
 def mean_rows(rows: list[dict[str, Any]], by: tuple[str, ...], fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    """`rows` averaged over seeds per value of the `by` keys (a field is None where a row lacks it), with the
+    spread (population standard deviation) of sparsity and held-out WER."""
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(tuple(row[k] for k in by), []).append(row)

@@ -12,10 +12,10 @@ import copy
 import difflib
 import logging
 from pathlib import Path
-from typing import Any, Mapping, Protocol, Sequence, get_args, get_origin
+from typing import Annotated, Any, Mapping, Protocol, Sequence, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, create_model, field_validator
+from pydantic import BaseModel, Discriminator, Field, Tag, ValidationError, create_model, field_validator
 
 from gridprune.adapters.factory import FactoryModel
 from gridprune.backends import BACKENDS
@@ -52,8 +52,9 @@ class _RunConfigBase(Section):
     """Everything a run needs; `settings` holds the method's own section, validated by the method."""
 
     method: str
-    model: str | FactoryModel = Field(description=(
-        "a wav2vec2 checkpoint folder (or `demo`), or a factory model (layer_ga): {factory, evaluate, ...}"))
+    model: Annotated[Annotated[str, Tag("path")] | Annotated[FactoryModel, Tag("factory")],
+                     Discriminator(lambda value: "path" if isinstance(value, str) else "factory")] = Field(
+        description="a wav2vec2 checkpoint folder (or `demo`), or a factory model (layer_ga): {factory, evaluate, ...}")
     data: DataSource
     heldout: DataSource | None = None
     seed: int = Field(0, ge=0)
@@ -264,9 +265,23 @@ def _field_path(model: type[BaseModel], loc: Sequence[str]) -> list[str]:
         elif get_origin(current) is dict:  # e.g. resources: {<kind>: KindResources}: any key, then its value
             path.append(part)
             current = get_args(current)[1]
+        elif part in _tagged_sections(current):  # e.g. model: a path, or a factory's section (tag "factory")
+            current = _tagged_sections(current)[part]
         else:
             break  # a value's own type tags and indexes
     return path
+
+
+def _tagged_sections(annotation: Any) -> dict[str, type[BaseModel]]:
+    """{tag: section} of the sections among the tagged alternatives of a union (`Annotated[Section, Tag(...)]`)."""
+    found = {}
+    for member in get_args(annotation):
+        if get_origin(member) is Annotated:
+            base, *meta = get_args(member)
+            tags = [m.tag for m in meta if isinstance(m, Tag)]
+            if tags and isinstance(base, type) and issubclass(base, BaseModel):
+                found[tags[0]] = base
+    return found
 
 
 def _valid_keys(model: type[BaseModel], path: Sequence[str], top_keys: Sequence[str] | None) -> list[str]:
@@ -276,6 +291,9 @@ def _valid_keys(model: type[BaseModel], path: Sequence[str], top_keys: Sequence[
     for part in path:
         field = model.model_fields.get(part)
         annotation = getattr(field, "annotation", None)
+        sections = list(_tagged_sections(annotation).values())
+        if len(sections) == 1:
+            annotation = sections[0]
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return []
         model = annotation

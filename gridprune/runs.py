@@ -52,9 +52,10 @@ log = logging.getLogger(__name__)
 
 
 def check_inputs(setup: RunSetup) -> tuple[str, str]:
-    """Check the model folder, the settings against the model, the task kinds' resources and the
-    datasets, without reading a weight (and without torch but for methods that count the model's
-    parameters); returns the fingerprints of model and search set."""
+    """Check the model (through its adapter), the settings against the model, the task kinds' resources and
+    the datasets; returns the fingerprints of model and search set. A wav2vec2 checkpoint's weights are not
+    read (torch is imported only by methods that count the model's parameters on the meta device); a
+    factory model is built and scored, the factory being the only way to reach it."""
     from gridprune.adapters import adapter_for
 
     config = setup.config

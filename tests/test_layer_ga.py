@@ -73,15 +73,22 @@ def test_the_original_operators_follow_its_rules():
     assert ops.original_fitness(parent, 0.9, 0.8, 0.6) == pytest.approx(0.8 * ops.sparsity(parent) + 0.2 * 0.9)
 
 
-def test_the_swap_mutation_restores_as_many_genes_as_it_prunes():
+def test_gridprunes_operators_swap_near_the_magnitude_threshold_and_step_towards_sparsity():
     rng = np.random.default_rng(1)
-    seed = ops.magnitude_mask(rng.normal(size=1000), 0.7)
+    scores = rng.random(1000)
+    seed = ops.magnitude_mask(scores, 0.7)
     assert ops.sparsity(seed) == pytest.approx(0.7)
-    child = ops.swap_mutation(seed, 25, rng)
-    assert (child & ~seed).sum() == 25 and (seed & ~child).sum() == 25 and child.sum() == seed.sum()
-    population = ops.seeded_population(seed, 6, 10, rng)
-    assert np.array_equal(population[0], seed) and all(m.sum() == seed.sum() for m in population)
-    assert len({m.tobytes() for m in population}) == 6
+    child = ops.boundary_swap(seed, scores, 25, rng)
+    restored, pruned = np.flatnonzero(child & ~seed), np.flatnonzero(seed & ~child)
+    assert len(restored) == len(pruned) == 25 and child.sum() == seed.sum()
+    order = np.argsort(scores)  # the 100 pruned just under the threshold, the 100 kept just over it
+    assert set(restored) <= set(order[600:700]) and set(pruned) <= set(order[700:800])
+    stepped = ops.prune_lowest(seed, scores, 10)
+    assert (~stepped).sum() == 710 and set(np.flatnonzero(seed & ~stepped)) == set(order[700:710])
+    assert np.array_equal(ops.at_density(stepped, scores, 700), seed)  # the highest-scored pruned come back
+    assert np.array_equal(ops.at_density(seed, scores, 710), stepped)
+    levels = ops.level_population(scores, 5)
+    assert [round(ops.sparsity(m), 3) for m in levels] == [0.05, 0.275, 0.5, 0.725, 0.95]
 
 
 def test_the_magnitude_mask_keeps_the_largest_weights():

@@ -90,13 +90,13 @@ def test_nothing_within_the_ceiling_leaves_the_target_unpruned():
 def test_neuron_masks_compute_what_the_physically_smaller_model_computes():
     from gridprune.methods.layer_ga.evaluate import masked
     from gridprune.methods.layer_ga.export import neuron_keep_lists
-    from gridprune.methods.layer_ga.targets import genes_of, neuron_groups
+    from gridprune.methods.layer_ga.targets import magnitude_scores, neuron_groups
     from gridprune.models import load_checkpoint
     from gridprune.models.structured import remove_structured
 
     model = load_checkpoint("demo").model
     target = "wav2vec2.encoder.layers.1"
-    keep = np.random.default_rng(0).random(genes_of(model, target, "neuron")) < 0.6
+    keep = np.random.default_rng(0).random(len(magnitude_scores(model, target, "neuron"))) < 0.6
     counts = neuron_groups(model.wav2vec2.encoder.layers[1])
     assert len(keep) == sum(counts.values())
     inputs = torch.randn(1, 16000, generator=torch.Generator().manual_seed(0))
@@ -200,9 +200,14 @@ def test_a_killed_demo_search_resumes_to_what_the_uninterrupted_one_chose(tmp_pa
     _run_to_end(setup, whole)
     stopped = RunDir.create(tmp_path / "stopped", info)
     stopped.make_folders()
-    _run_to_end(setup, stopped, max_rounds=3)
-    assert not read_checkpoint(stopped)["finished"]
+    _run_to_end(setup, stopped, max_rounds=2)  # the baseline and the first search's first generation
+    assert not read_checkpoint(stopped)["finished"] and read_checkpoint(stopped)["strategy"]["searches"]
     _run_to_end(setup, stopped)
+
+    def keys(run):
+        return [json.loads(p.read_text())["keys"] for p in sorted((run.root / "generations").glob("*.json"))]
+
+    assert keys(stopped) == keys(whole)  # every round asked the very trials of the uninterrupted run
     final, again = read_checkpoint(whole)["strategy"], read_checkpoint(stopped)["strategy"]
     assert final["chosen"] == again["chosen"] and final["final"]["metrics"]["wer"] == again["final"]["metrics"]["wer"]
     assert len(final["chosen"]) == 2 and final["stage"] == 7  # baseline, 2 searches, fine-tune + scores, final
@@ -213,7 +218,8 @@ def test_a_killed_demo_search_resumes_to_what_the_uninterrupted_one_chose(tmp_pa
     ("layer_ga.w=1.5", r"layer_ga\.w: .*less than or equal to 1"),
     ("layer_ga.floor=-0.1", r"layer_ga\.floor: .*greater than or equal to 0"),
     ("layer_ga.layers=['*.nothing.*']", r"layer_ga\.layers: '\*\.nothing\.\*' matches no neuron target"),
-    ("layer_ga.objective=target_sparsity", r"objective target_sparsity needs target_sparsity"),
+    ("layer_ga.objective=target_sparsity", r"layer_ga\.target_sparsity: objective target_sparsity needs it"),
+    ("layer_ga.mode=independent", r"layer_ga\.finetune_steps: is sequential mode's"),
 ])
 def test_bad_layer_ga_settings_are_refused_naming_the_key(override, message):
     from gridprune.run_setup import read_setup
@@ -247,3 +253,12 @@ def test_a_factory_that_cannot_serve_is_refused_before_anything_is_written(tmp_p
     with pytest.raises(ConfigError, match=f"{key}: .*{message}"):
         prepare_run(config)
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_factory_section_missing_a_key_is_named_by_its_dotted_key(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(f"method: layer_ga\nmodel:\n  factory: a:b\n  evalute: c:d\ndata: {tmp_path / 'x.txt'}\n")
+    with pytest.raises(ConfigError) as caught:
+        prepare_run(config)
+    assert str(caught.value).splitlines() == [f"{config}: model.evaluate: Field required",
+                                              f"{config}: model.evalute: unknown key; did you mean model.evaluate?"]

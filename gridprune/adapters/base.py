@@ -1,4 +1,6 @@
-"""The adapter protocol: the master's side is torch-free but for `instance`; the worker's side loads models."""
+"""The adapter protocol. The master's side reads no weight for wav2vec2 (a factory model is built and scored by
+`check`, and its weights hashed by `fingerprint`: the factory is the only way to reach it); the worker's side
+loads models."""
 
 from __future__ import annotations
 
@@ -35,7 +37,6 @@ class ModelAdapter(Protocol):
     """What the run path asks of a model, whatever it is."""
 
     kind: str  # "wav2vec2" or "factory"
-    error_name: str  # what an error is: "WER", "1 - score"
 
     def check(self, data: DataSource, heldout: DataSource | None) -> None:
         """Before a run writes anything: the model and the sets are usable (ConfigValueError naming the key)."""

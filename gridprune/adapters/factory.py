@@ -8,8 +8,9 @@
 
 `data` and `heldout` are the paths the evaluation function is given (any file: it reads them); a run's
 fingerprints hash the model's weights and those files' bytes. The error the search lowers is 1 - score
-(higher_is_better) or the score itself. A fine-tune is short and is not saved part-way: a retried one starts over
-(and, its batches drawn from (seed, step), ends the same).
+(higher_is_better) or the score itself. A fine-tune (Adam at `lr`, the steps' batches chosen by `train_loss` from (seed, step)) is short and is not
+saved part-way: a retried one starts over and ends the same. The evaluation function is opaque, so its
+evaluations are never cut short by a WER ceiling.
 """
 
 from __future__ import annotations
@@ -99,7 +100,6 @@ class FactoryAdapter:
 
     spec: FactoryModel
     kind = "factory"
-    error_name = "1 - score"
 
     def check(self, data: DataSource, heldout: DataSource | None) -> None:
         model = built(self.spec)
@@ -122,6 +122,7 @@ class FactoryAdapter:
         return hashlib.sha256(Path(source.path).read_bytes()).hexdigest()
 
     def error_of(self, score: float) -> float:
+        """The error the search lowers: 1 - score, or the score itself where lower is better."""
         return 1.0 - score if self.spec.higher_is_better else score
 
     def instance(self) -> nn.Module:
@@ -149,9 +150,6 @@ class FactoryAdapter:
                         at_start=True)
 
     def training_kind(self, hooks: TrainingHooks, train: DataSource, save_every: int) -> TaskKind:
-        if self.spec.train_loss is None:
-            raise ConfigValueError("model.train_loss", "the fine-tunes need the model's training objective: give "
-                                                       "model.train_loss ('package.module:function')")
         factory = FactoryTrainingFactory(self, str(Path(train.path).resolve()), hooks)
         return TaskKind("train", factory, Resources(cpus=2, mem_gb=8.0, time_min=24 * 60), tasks_per_job=1)
 
@@ -223,7 +221,6 @@ class FactoryTrainingFactory:
         import torch
 
         torch.set_num_threads(max(1, threads))
-        loss_of = imported(self.adapter.spec.train_loss, "model.train_loss")
 
         def handle(task: Task, context: TaskContext) -> dict[str, Any]:
             from gridprune.engine import artifact_dir
@@ -235,6 +232,10 @@ class FactoryTrainingFactory:
             model = (built(self.adapter.spec) if start is None
                      else self.adapter.load_saved(artifact_dir(context.run, start) / MODEL_DIR))
             self.hooks.prepare(model, params, trial_reads(params, context))
+            if params["steps"]:
+                self.hooks.start(model, params)
+                loss_of = imported(self.adapter.spec.train_loss, "model.train_loss")
+            model.train()
             torch.manual_seed(params.get("seed", 0))
             optimiser = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=params["lr"])
             losses = []

@@ -24,7 +24,6 @@ class Wav2vec2Adapter:
 
     model: str
     kind = "wav2vec2"
-    error_name = "WER"
 
     def check(self, data: DataSource, heldout: DataSource | None) -> None:
         from gridprune.checkpoint_files import CheckpointError, check_checkpoint_folder, resolve_model_path

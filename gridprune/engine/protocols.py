@@ -99,7 +99,7 @@ class Method(Protocol):
     has_best: bool  # False where the result is a set of points (a sweep), none of them "the best"
 
     def check(self, config: Config, settings: Any) -> None:
-        """Checks before a run starts (no torch: config.json and the data files at most);
+        """Checks before a run starts (reading no weight where it can: config.json and the data files);
         GridpruneError (ConfigValueError naming the key) if the run cannot work."""
 
     def unchangeable(self) -> dict[str, str]:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import io
 import json
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from functools import partial
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from gridprune.engine.kinds import Resources, Task, TaskContext, TaskKind
 from gridprune.sections import DataSource
@@ -101,8 +102,6 @@ class MaskEvaluateHandler:
         return self._base
 
     def __call__(self, task: Task, context: TaskContext) -> dict[str, Any]:
-        from contextlib import nullcontext
-
         from gridprune.methods.layer_ga.operators import sparsity
 
         params = task["params"]
@@ -113,7 +112,7 @@ class MaskEvaluateHandler:
         else:
             keep = read_mask(context, params["mask"])
             start = first_changed_layer(model, target)
-            candidate = lambda: masked(model, target, params["unit"], keep)  # noqa: E731
+            candidate = partial(masked, model, target, params["unit"], keep)
             metrics["sparsity"] = sparsity(keep)
         result = self.models.error(model, ceiling=params.get("wer_ceiling"), start_layer=start, cache=name,
                                    candidate=candidate)
@@ -124,13 +123,15 @@ class MaskEvaluateHandler:
 def first_changed_layer(model: nn.Module, target: str) -> int | None:
     """The first wav2vec2 encoder layer whose output a mask on `target` changes (the layer count for the CTC head);
     None where the whole model must run (a tensor before the encoder layers, or a model that is not wav2vec2)."""
-    from gridprune.methods.layer_ga.targets import encoder_layer_of
+    from gridprune.methods.layer_ga.targets import encoder_layer_of, encoder_layers
 
+    layers = encoder_layers(model)
+    if layers is None:
+        return None
     layer = encoder_layer_of(target)
     if layer is not None:
         return layer
-    layers = getattr(getattr(getattr(model, "wav2vec2", None), "encoder", None), "layers", None)
-    return len(layers) if layers is not None and target.startswith("lm_head.") else None
+    return len(layers) if target.startswith("lm_head.") else None
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ class MagnitudeFactory:
     adapter: ModelAdapter
     data: DataSource
 
-    def __call__(self, threads: int) -> Any:
+    def __call__(self, threads: int) -> Callable[[Task, TaskContext], dict[str, Any]]:
         models = self.adapter.scored_models(threads, self.data)
 
         def handle(task: Task, context: TaskContext) -> dict[str, Any]:

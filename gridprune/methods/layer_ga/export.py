@@ -12,12 +12,15 @@ the decode speed measured against the unpruned model with the FLOP prediction.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from gridprune.engine import EngineError, artifact_dir, single_model_report
 from gridprune.store import RunDir
+
+if TYPE_CHECKING:
+    from gridprune.methods.layer_ga.strategy import LayerGaStrategy
 
 SPARSE_FILE = "sparse.pt"
 
@@ -52,16 +55,16 @@ def _padded(kept: np.ndarray, least: int = 1) -> list[list[int]]:
     return heads
 
 
-def export_final(strategy: Any, run: RunDir, config: Any, settings: Any, out: Path, *, threads: int | None = None,
+def export_final(strategy: LayerGaStrategy, run: RunDir, config: Any, settings: Any, out: Path, *, threads: int | None = None,
                  rounds: int | None = None) -> dict[str, Any]:
     """Write the final model to `out`; its report."""
     from gridprune.training.kind import MODEL_DIR
 
-    if strategy.trained is None or strategy.final is None:
+    if strategy.final is None:
         raise EngineError(f"{run.root}: the final model has not been trained and evaluated yet (stage: "
                           f"{strategy.summary()['stage']}); nothing to export")
-    masks = {t: strategy._load(d) for t, d in strategy.chosen.items() if d is not None}
-    folder = artifact_dir(run, strategy.trained) / MODEL_DIR
+    masks = strategy.chosen_masks()
+    folder = artifact_dir(run, strategy.weights) / MODEL_DIR
     out.mkdir(parents=True, exist_ok=True)
     rows = strategy.summary()["targets"]
     report: dict[str, Any] = {"method": "layer_ga", "unit": settings.unit, "operators": settings.operators,
@@ -101,7 +104,7 @@ def _export_wav2vec2(folder: Path, masks: dict[str, np.ndarray], config: Any, se
     return report
 
 
-def _export_factory(strategy: Any, folder: Path, masks: dict[str, np.ndarray], config: Any, settings: Any,
+def _export_factory(strategy: LayerGaStrategy, folder: Path, masks: dict[str, np.ndarray], config: Any, settings: Any,
                     out: Path) -> dict[str, Any]:
     from gridprune.adapters import FactoryAdapter
     from gridprune.adapters.factory import WEIGHTS_FILE
@@ -112,7 +115,7 @@ def _export_factory(strategy: Any, folder: Path, masks: dict[str, np.ndarray], c
     base, model = adapter.instance(), adapter.load_saved(folder)
     adapter.save(model, out)
     sparse_bytes = save_sparse(model.state_dict(), set(masks), out / SPARSE_FILE)
-    base_sizes, sizes = model_sizes(base), model_sizes(model, None)
+    base_sizes, sizes = model_sizes(base), model_sizes(model)
     before, after = strategy.baseline or {}, strategy.final["metrics"]
     fields = {"params": sizes["params"], "nonzero_params": sizes["nonzero_params"],
               "bytes": (out / WEIGHTS_FILE).stat().st_size, "sparse_bytes": sparse_bytes,

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 from gridprune.engine import EngineError, Strategy, TaskKind, figure, read_checkpoint
 from gridprune.methods.base import MethodBase
-from gridprune.methods.layer_ga.settings import SECTION, LayerGaSettings
+from gridprune.methods.layer_ga.settings import SECTION, LayerGaSettings, check_settings
 from gridprune.sections import ConfigValueError
 from gridprune.store import RunDir
 
@@ -54,6 +54,7 @@ class LayerGa(MethodBase):
         from gridprune.adapters import adapter_for
 
         adapter = adapter_for(config.model)
+        check_settings(settings, factory_model=not isinstance(config.model, str))
         targets_of(config, settings)
         if settings.train is not None:
             if not Path(settings.train.path).is_file():
@@ -91,7 +92,7 @@ class LayerGa(MethodBase):
         from gridprune.methods.layer_ga.strategy import LayerGaStrategy
 
         try:
-            return LayerGaStrategy(run, settings, targets_of(config, settings), config.seed, state)
+            return LayerGaStrategy(run, settings, state["targets"], config.seed, state)
         except (KeyError, TypeError) as exc:
             raise EngineError(f"checkpoint.json: not a layer_ga state ({exc})") from None
 
@@ -135,7 +136,5 @@ class LayerGa(MethodBase):
         saved = read_checkpoint(run)
         if saved is None:
             raise EngineError(f"{run.root}: the search has not started; nothing to export")
-        from gridprune.methods.layer_ga.strategy import LayerGaStrategy
-
-        strategy = LayerGaStrategy(run, settings, targets_of(config, settings), config.seed, saved["strategy"])
+        strategy = self.restore_strategy(run, saved["strategy"], config, settings)
         return export_final(strategy, run, config, settings, Path(out), threads=threads, rounds=rounds)

@@ -72,21 +72,6 @@ def magnitude_mask(weights: np.ndarray, target: float) -> np.ndarray:
     return mask.reshape(weights.shape)
 
 
-def swap_mutation(mask: np.ndarray, swaps: int, rng: np.random.Generator) -> np.ndarray:
-    """Restore up to `swaps` pruned genes and prune as many kept ones: the density stays the same."""
-    kept, pruned = np.flatnonzero(mask), np.flatnonzero(~mask)
-    count = min(swaps, len(kept), len(pruned))
-    child = mask.copy()
-    child[rng.choice(pruned, count, replace=False)] = True
-    child[rng.choice(kept, count, replace=False)] = False
-    return child
-
-
-def seeded_population(seed: np.ndarray, size: int, swaps: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """The seed mask itself and `size - 1` swap-mutated copies of it."""
-    return [seed.copy()] + [swap_mutation(seed, swaps, rng) for _ in range(size - 1)]
-
-
 def boundary_swap(mask: np.ndarray, scores: np.ndarray, swaps: int, rng: np.random.Generator,
                   width: int = 4) -> np.ndarray:
     """Restore `swaps` pruned genes drawn from the `width * swaps` highest-scored pruned ones and prune as many

@@ -2,13 +2,15 @@
 an evaluation rejected above the ceiling it was given). Two operator sets:
 
 - `OriginalSearch`: the original's steady-state GA (`steady_state.SteadyState`), its fitness
-  w * sparsity + (1 - w) * (1 - error), 0 when 1 - error falls under the floor. Two children a round.
+  w * sparsity + (1 - w) * (1 - error), 0 when 1 - error falls under the floor. Two children a round, as many
+  steps a generation as the population has members (the original's 10).
 - `GenerationalSearch` (gridprune's): a population of `size`; each round `size` children bred from parents
   drawn by rank, made by single-point crossover and the magnitude-guided operators of `operators` (under
   max_sparsity each child, with even odds apiece, takes a step of up to 2% of the genes towards sparsity and a
   swap near the magnitude threshold); the best `size` of parents and children survive. Objective `max_sparsity`: feasible (error within the ceiling) before
   infeasible, then more sparsity, then less error; `target_sparsity`: every mask at the target's density, less
-  error is better.
+  error is better (a mask over the ceiling ranks by its sparsity alone, so cutting its evaluation short at the
+  ceiling changes nothing).
 
 Both say what ceiling an evaluation may be cut at without changing the search (`ceiling`): above it a mask
 is never chosen nor kept, so its exact error does not matter. Masks are flat bool arrays (True = kept). A state
@@ -38,7 +40,7 @@ class OriginalSearch:
     def __init__(self, genes: int, *, size: int, generations: int, mutation_rate: float, w: float, floor: float,
                  stop_sparsity: float, seed: int):
         self.w, self.floor = w, floor
-        # the original's 10 iterations of two children per generation
+        # the original's generation: as many steps of two children as the population has members
         self.ga = SteadyState(genes, size, generations * size, mutation_rate, seed, stop_sparsity)
         self._asked: list[np.ndarray] = []
 
@@ -115,7 +117,7 @@ class GenerationalSearch:
             return (value,)
         if self.feasible_ceiling is None or value <= self.feasible_ceiling:
             return (0.0, -ops.sparsity(mask), value)
-        return (1.0, value, -ops.sparsity(mask))
+        return (1.0, ops.sparsity(mask))  # over the ceiling: the least sparse first, whatever its exact error
 
     @property
     def finished(self) -> bool:
@@ -130,7 +132,7 @@ class GenerationalSearch:
         loses to every parent)."""
         if self.objective == "max_sparsity":
             return self.feasible_ceiling
-        if not self.errors or any(e is None for e in self.errors):
+        if len(self.population) < self.size or any(e is None for e in self.errors):
             return None
         return max(self.errors)
 
@@ -160,7 +162,8 @@ class GenerationalSearch:
             child = ops.at_density(child, self.scores, round(self.target * self.genes))
             return ops.boundary_swap(child, self.scores, self._swaps(child), self.rng)
         if self.rng.random() < 0.5:  # a step towards more sparsity: up to 2% of the genes, the least important kept
-            child = ops.prune_lowest(child, self.scores, int(self.rng.integers(1, max(2, round(0.02 * self.genes)))))
+            step = int(self.rng.integers(1, max(1, round(0.02 * self.genes)) + 1))
+            child = ops.prune_lowest(child, self.scores, step)
         if self.rng.random() < 0.5:
             child = ops.boundary_swap(child, self.scores, int(self.rng.integers(1, self._swaps(child) + 1)), self.rng)
         return child

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from gridprune.sections import DataSource
+from gridprune.sections import ConfigValueError, DataSource
 from gridprune.training.section import TrainingSection
 
 SECTION = "layer_ga"
@@ -29,7 +29,8 @@ class LayerGaSettings(TrainingSection):
         "each) or independent (every target against the unpruned model at once, then combined and repaired)"))
     layers: list[str] | None = Field(None, description=(
         "shell patterns over the targets' names (parameter names for unit weight, e.g. '*.feed_forward.*'; "
-        "'wav2vec2.encoder.layers.N' for unit neuron); default: every target"))
+        "'wav2vec2.encoder.layers.N' for unit neuron); default: every target in the encoder layers (wav2vec2), "
+        "every target (a factory model)"))
     norms: bool = Field(False, description="unit weight: mask normalisation layers' weights too (the original does)")
     biases: bool = Field(False, description="unit weight: mask biases too")
     objective: Literal["max_sparsity", "target_sparsity"] = Field("max_sparsity", description=(
@@ -45,8 +46,8 @@ class LayerGaSettings(TrainingSection):
     target_sparsity: float | None = Field(None, gt=0, lt=1, description="objective target_sparsity: each target's")
     population: int = Field(10, ge=3, description="masks per target's population (the original's 10)")
     generations: int = Field(20, ge=1, description=(
-        "generations per target (the original's 20); a generation of the original's operators is 10 steps of "
-        "two children"))
+        "generations per target (the original's 20); a generation of the original's operators is as many steps "
+        "of two children as the population has members"))
     mutation_rate: float = Field(0.05, gt=0, le=1, description=(
         "original: each kept gene's chance to be pruned (its 0.05); gridprune: the share of the smaller side "
         "(kept or pruned) swapped"))
@@ -66,19 +67,24 @@ class LayerGaSettings(TrainingSection):
     save_every: int = Field(50, ge=1, description="updates between two saves of a training task's state")
     train: DataSource | None = Field(None, description="the training set of the fine-tunes (needed when they update)")
 
-    @model_validator(mode="after")
-    def _consistent(self) -> LayerGaSettings:
-        if self.objective == "target_sparsity" and self.target_sparsity is None:
-            raise ValueError("objective target_sparsity needs target_sparsity (the fraction of genes pruned)")
-        if self.target_sparsity is not None and self.objective != "target_sparsity":
-            raise ValueError("target_sparsity is read only with objective: target_sparsity")
-        if self.operators == "original" and self.objective == "target_sparsity":
-            raise ValueError("the original's operators have no target sparsity (they trade sparsity against the "
-                             "score with w); use operators: gridprune")
-        if self.mode == "independent" and self.finetune_steps:
-            raise ValueError("finetune_steps is sequential mode's (a fine-tune after each target); independent "
-                             "mode fine-tunes once at the end (final_steps)")
-        if (self.finetune_steps or self.final_steps) and self.train is None:
-            raise ValueError("the fine-tunes need a training set: give train (an .hrl path, or the factory "
-                             "model's training data)")
-        return self
+
+def check_settings(settings: LayerGaSettings, factory_model: bool) -> None:
+    """ConfigValueError naming the key of settings that do not fit together (or not the factory model)."""
+    def refuse(key: str, problem: str) -> None:
+        raise ConfigValueError(f"{SECTION}.{key}", problem)
+
+    if settings.objective == "target_sparsity" and settings.target_sparsity is None:
+        refuse("target_sparsity", "objective target_sparsity needs it (the fraction of each target's genes pruned)")
+    if settings.target_sparsity is not None and settings.objective != "target_sparsity":
+        refuse("target_sparsity", "is read only with objective: target_sparsity")
+    if settings.operators == "original" and settings.objective == "target_sparsity":
+        refuse("objective", "the original's operators have no target sparsity (they trade sparsity against the "
+                            "score with w); use operators: gridprune")
+    if settings.mode == "independent" and settings.finetune_steps:
+        refuse("finetune_steps", "is sequential mode's (a fine-tune after each target); independent mode "
+                                 "fine-tunes once at the end (final_steps)")
+    if (settings.finetune_steps or settings.final_steps) and settings.train is None:
+        refuse("train", "the fine-tunes need a training set (an .hrl path, or the file the factory model's "
+                        "train_loss reads)")
+    if factory_model and settings.distill:
+        refuse("distill", "distillation is for wav2vec2 models; a factory model's fine-tune is its train_loss")

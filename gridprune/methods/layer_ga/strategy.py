@@ -25,14 +25,15 @@ import numpy as np
 from gridprune.engine import Outcome, Trial, artifact_dir
 from gridprune.methods.layer_ga.evaluate import MAGNITUDE_FILE
 from gridprune.methods.layer_ga.masks import pack_mask, unpack_mask
-from gridprune.methods.layer_ga.operators import sparsity
+from gridprune.methods.layer_ga.operators import at_density, sparsity
 from gridprune.methods.layer_ga.search import GenerationalSearch, OriginalSearch
 from gridprune.methods.layer_ga.settings import LayerGaSettings
+from gridprune.methods.sweep import UNPRUNED
 from gridprune.store import RunDir
 from gridprune.store.inputs import put_input, read_input
 
-UNPRUNED = "unpruned"
 FINAL = "final"
+Search = OriginalSearch | GenerationalSearch
 
 
 def stages(settings: LayerGaSettings, targets: Sequence[str]) -> list[dict[str, Any]]:
@@ -57,7 +58,7 @@ class LayerGaStrategy:
     def __init__(self, run: RunDir, settings: LayerGaSettings, targets: Sequence[str], seed: int,
                  state: dict[str, Any] | None = None):
         self.run, self.settings, self.targets, self.seed = run, settings, list(targets), seed
-        self.plan = stages(settings, targets)
+        self.plan = stages(settings, self.targets)
         state = state or {}
         self.stage: int = state.get("stage", 0)
         self.round: int = state.get("round", 0)
@@ -70,16 +71,15 @@ class LayerGaStrategy:
         self.sparsities: dict[str, float] = state.get("sparsities", {})  # target -> sparsity of its chosen mask
         self.repairs: int = state.get("repairs", 0)
         self.final: dict[str, Any] | None = state.get("final")  # {"key", "metrics"} of the final evaluation
-        self.trained: str | None = state.get("trained")  # key of the final training
         self.failed: str | None = state.get("failed")
-        self.searches: dict[str, Any] = {}
+        self.searches: dict[str, Search] = {}
         self._scores: dict[str, np.ndarray] | None = None
         if self._current("stage") == "search":
             for target in self._current("targets"):
                 self.searches[target] = self._new_search(target)
                 if target in state.get("searches", {}):
                     self.searches[target].load_state_dict(state["searches"][target], self._load)
-        self._asked: list[tuple[str, Any]] = []  # what each trial of the round asked for
+        self._asked: list[Any] = []  # the search's target, or the repair's variant, of each trial asked
 
     # ------------------------------------------------------------ state
 
@@ -87,10 +87,11 @@ class LayerGaStrategy:
         return self.plan[self.stage].get(key) if self.stage < len(self.plan) else None
 
     def state_dict(self) -> dict[str, Any]:
-        return {"stage": self.stage, "round": self.round, "baseline": self.baseline, "genes": self.genes,
+        return {"targets": self.targets, "stage": self.stage, "round": self.round, "baseline": self.baseline,
+                "genes": self.genes,
                 "magnitude": self.magnitude, "weights": self.weights, "chosen": self.chosen, "errors": self.errors,
-                "sparsities": self.sparsities, "repairs": self.repairs, "final": self.final, "trained": self.trained,
-                "failed": self.failed, "summary": self.summary(),
+                "sparsities": self.sparsities, "repairs": self.repairs, "final": self.final, "failed": self.failed,
+                "summary": self.summary(),
                 "searches": {t: s.state_dict(self._store) for t, s in self.searches.items()}}
 
     def _store(self, mask: np.ndarray) -> str:
@@ -98,6 +99,10 @@ class LayerGaStrategy:
 
     def _load(self, digest: str) -> np.ndarray:
         return unpack_mask(read_input(self.run, digest))
+
+    def chosen_masks(self) -> dict[str, np.ndarray]:
+        """The mask chosen for each pruned target."""
+        return {target: self._load(digest) for target, digest in self.chosen.items() if digest is not None}
 
     @property
     def finished(self) -> bool:
@@ -107,7 +112,7 @@ class LayerGaStrategy:
     def best(self) -> tuple[Trial, float] | None:
         if self.final is None or self.final["metrics"].get("wer") is None:
             return None
-        return Trial("evaluate", {"weights": self.trained}, FINAL), self.final["metrics"]["wer"]
+        return Trial("evaluate", {"weights": self.weights}, FINAL), self.final["metrics"]["wer"]
 
     @property
     def ceiling(self) -> float:
@@ -123,9 +128,10 @@ class LayerGaStrategy:
             return self.baseline["wer"] + self.settings.max_wer_increase * share
         return self.ceiling
 
-    def base(self) -> dict[str, Any]:
-        """What every evaluation starts from: the latest trained weights with the masks chosen so far."""
-        return {"weights": self.weights, "masks": {t: d for t, d in sorted(self.chosen.items()) if d is not None}}
+    def base(self, chosen: dict[str, str | None] | None = None) -> dict[str, Any]:
+        """What an evaluation starts from: the latest trained weights with masks (default: those chosen so far)."""
+        chosen = self.chosen if chosen is None else chosen
+        return {"weights": self.weights, "masks": {t: d for t, d in sorted(chosen.items()) if d is not None}}
 
     def scores(self, target: str) -> np.ndarray:
         """The magnitude scores of `target` from the latest magnitude trial."""
@@ -134,7 +140,7 @@ class LayerGaStrategy:
                 self._scores = {name: saved[name] for name in saved.files}
         return self._scores[target]
 
-    def _new_search(self, target: str) -> Any:
+    def _new_search(self, target: str) -> Search:
         s = self.settings
         seed = self.seed * 1_000_003 + self.targets.index(target)
         if s.operators == "original":
@@ -152,34 +158,32 @@ class LayerGaStrategy:
 
     def ask(self) -> list[Trial]:
         stage = self._current("stage")
-        asked: list[tuple[str, Any]] = []
-        trials: list[Trial] = []
+        self._asked = []  # the search's target, or the repair's variant, of each trial
         if stage == "baseline":
-            trials = [Trial("evaluate", {"weights": None}, UNPRUNED), self._magnitude_trial(self.targets)]
-            asked = [("baseline", None), ("magnitude", None)]
-        elif stage == "magnitude":
-            trials, asked = [self._magnitude_trial(self._current("targets"))], [("magnitude", None)]
-        elif stage == "search":
-            base = self.base()
-            for target, search in self.searches.items():
-                if search.finished:
-                    continue
-                ceiling = search.ceiling
-                for mask in search.ask():
-                    trials.append(Trial("evaluate_mask", {"base": base, "target": target, "mask": self._store(mask),
-                                                          "unit": self.settings.unit, "wer_ceiling": ceiling},
-                                        f"{target} g{search.round}"))
-                    asked.append(("search", target))
-        elif stage == "repair":
-            trials, asked = self._repair_trials()
-        elif stage == "finetune":
-            trials = [self._training_trial(self.settings.finetune_steps, f"finetune {self._current('target')}")]
-            asked = [("trained", None)]
-        elif stage == "final":
-            trials, asked = [self._training_trial(self.settings.final_steps, FINAL)], [("final", None)]
-        elif stage == "evaluate":
-            trials, asked = [Trial("evaluate", {"weights": self.weights}, FINAL)], [("evaluate", None)]
-        self._asked = asked
+            return [Trial("evaluate", {"weights": None}, UNPRUNED), self._magnitude_trial(self.targets)]
+        if stage == "magnitude":
+            return [self._magnitude_trial(self._current("targets"))]
+        if stage == "search":
+            return self._search_trials()
+        if stage == "repair":
+            return self._repair_trials()
+        if stage == "finetune":
+            return [self._training_trial(self.settings.finetune_steps, f"finetune {self._current('target')}")]
+        if stage == "final":
+            return [self._training_trial(self.settings.final_steps, FINAL)]
+        return [Trial("evaluate", {"weights": self.weights}, FINAL)]
+
+    def _search_trials(self) -> list[Trial]:
+        base, trials = self.base(), []
+        for target, search in self.searches.items():
+            if search.finished:
+                continue
+            ceiling = search.ceiling
+            for mask in search.ask():
+                params = {"base": base, "target": target, "mask": self._store(mask), "unit": self.settings.unit,
+                          "wer_ceiling": ceiling}
+                trials.append(Trial("evaluate_mask", params, f"{target} g{search.round}"))
+                self._asked.append(target)
         return trials
 
     def _magnitude_trial(self, targets: Sequence[str]) -> Trial:
@@ -194,7 +198,8 @@ class LayerGaStrategy:
         return Trial("train", params, label)
 
     def _repair_candidates(self) -> list[dict[str, str | None]]:
-        """The combined masks as they stand (first repair round), else one variant per pruned target."""
+        """The combined masks as they stand (first repair round), else one variant per pruned target with
+        `repair_fraction` of its pruned genes restored, the highest-scored first."""
         if self.repairs == 0:
             return [dict(self.chosen)]
         variants = []
@@ -202,22 +207,20 @@ class LayerGaStrategy:
             if digest is None:
                 continue
             mask = self._load(digest)
-            pruned = np.flatnonzero(~mask)
-            count = max(1, round(self.settings.repair_fraction * len(pruned)))
-            restored = mask.copy()
-            restored[pruned[np.argsort(-self.scores(target)[pruned], kind="stable")[:count]]] = True
+            pruned = int((~mask).sum())
+            restore = max(1, round(self.settings.repair_fraction * pruned))
+            restored = at_density(mask, self.scores(target), pruned - restore)
             variants.append({**self.chosen, target: None if restored.all() else self._store(restored)})
         return variants
 
-    def _repair_trials(self) -> tuple[list[Trial], list[tuple[str, Any]]]:
-        trials, asked = [], []
+    def _repair_trials(self) -> list[Trial]:
+        trials = []
         for variant in self._repair_candidates():
-            masks = {t: d for t, d in sorted(variant.items()) if d is not None}
-            trials.append(Trial("evaluate_mask", {"base": {"weights": None, "masks": masks}, "target": None,
-                                                  "mask": None, "unit": self.settings.unit, "wer_ceiling": None},
-                                f"repair {self.repairs}"))
-            asked.append(("repair", variant))
-        return trials, asked
+            params = {"base": self.base(variant), "target": None, "mask": None,
+                      "unit": self.settings.unit, "wer_ceiling": None}
+            trials.append(Trial("evaluate_mask", params, f"repair {self.repairs}"))
+            self._asked.append(variant)
+        return trials
 
     # ------------------------------------------------------------ tell
 
@@ -241,8 +244,6 @@ class LayerGaStrategy:
             self._tell_repair(outcomes)
         elif stage in ("finetune", "final"):
             self.weights = outcomes[0].key
-            if stage == "final":
-                self.trained = outcomes[0].key
         elif stage == "evaluate":
             self.final = {"key": outcomes[0].key, "metrics": outcomes[0].metrics}
         if self.failed is None and stage not in ("search", "repair"):
@@ -254,7 +255,7 @@ class LayerGaStrategy:
 
     def _tell_searches(self, outcomes: Sequence[Outcome]) -> None:
         errors: dict[str, list[float | None]] = {}
-        for (_, target), outcome in zip(self._asked, outcomes):
+        for target, outcome in zip(self._asked, outcomes):
             errors.setdefault(target, []).append(outcome.value if outcome.ok else None)
         for target, values in errors.items():
             self.searches[target].tell(values)
@@ -273,9 +274,10 @@ class LayerGaStrategy:
     def _tell_repair(self, outcomes: Sequence[Outcome]) -> None:
         scored = [(o.value if o.ok and o.value is not None else float("inf"), i) for i, o in enumerate(outcomes)]
         error, index = min(scored)
-        for target, digest in self._asked[index][1].items():
+        for target, digest in self._asked[index].items():
             if digest != self.chosen[target]:
                 self._choose(target, None if digest is None else self._load(digest))
+                self.errors[target] = None  # its search's figure was of the mask before the repair
         self.repairs += 1
         if error <= self.ceiling or all(d is None for d in self.chosen.values()):
             self._advance()

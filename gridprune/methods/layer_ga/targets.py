@@ -38,9 +38,14 @@ def weight_candidates(model: nn.Module, *, norms: bool = False, biases: bool = F
     return found
 
 
+def encoder_layers(model: nn.Module) -> Sequence[nn.Module] | None:
+    """A wav2vec2 model's encoder layers; None for another model."""
+    return getattr(getattr(getattr(model, "wav2vec2", None), "encoder", None), "layers", None)
+
+
 def neuron_candidates(model: nn.Module) -> dict[str, tuple[int, ...]]:
     """{encoder layer name: (genes,)} of a wav2vec2 model, the targets of `unit: neuron`."""
-    layers = getattr(getattr(getattr(model, "wav2vec2", None), "encoder", None), "layers", None)
+    layers = encoder_layers(model)
     if layers is None:
         raise ValueError("unit: neuron prunes the FFN neurons and attention dimensions of a wav2vec2 encoder; "
                          "this model has none (use unit: weight)")
@@ -68,13 +73,6 @@ def encoder_layer_of(target: str) -> int | None:
     """The encoder layer index a target belongs to (None: not inside an encoder layer)."""
     match = _LAYER_NAME.match(target) or re.search(r"(?:^|\.)encoder\.layers\.(\d+)\.", target)
     return int(match.group(1)) if match else None
-
-
-def genes_of(model: nn.Module, target: str, unit: str) -> int:
-    """How many genes the target has."""
-    if unit == "neuron":
-        return sum(neuron_groups(model.get_submodule(target)).values())
-    return model.get_parameter(target).numel()
 
 
 def magnitude_scores(model: nn.Module, target: str, unit: str) -> np.ndarray:
