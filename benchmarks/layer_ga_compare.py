@@ -1,7 +1,8 @@
 """The per-layer mask GA: gridprune's operators against the original's, against magnitude pruning at the same
 sparsity, sequential against independent, and the decodes early rejection saves.
 
-    python benchmarks/layer_ga_compare.py [--seeds 0 1 2] [--units weight neuron] [--evaluations 70]
+    python benchmarks/layer_ga_compare.py [--seeds 0 1 2] [--units weight neuron] [--evaluations 70] [--population 10]
+        [--search search80.hrl] [--heldout heldout80.hrl]
         [--runs-dir runs/layer_ga_compare] [--independent] [--digits] [--set KEY=VALUE ...] [--json OUT.json]
 
 Each variant is one `gridprune run configs/layer_ga_demo.yaml` (local backend, 2 workers) on the demo model, all
@@ -18,7 +19,8 @@ are compared), the same number of mask evaluations per target for both operator 
 `--digits` adds the digits CNN (configs/layer_ga_digits.yaml) for each operator set, with its fine-tunes and
 without, and magnitude pruning (no update) at the GA's per-layer sparsities: the fair comparison is the one
 without fine-tunes.
-A finished run directory is read, not run again.
+A finished run directory is read, not run again; with --read-only, nothing is run and what has not finished is
+left out (it says so).
 """
 
 from __future__ import annotations
@@ -40,13 +42,16 @@ EXAMPLES = REPO / "wav_files_example"
 DEMO = REPO / "configs" / "layer_ga_demo.yaml"
 DIGITS = REPO / "configs" / "layer_ga_digits.yaml"
 DIGITS_HELDOUT = str(REPO / "gridprune" / "examples" / "digits" / "heldout.txt")
-BENCH_SETS = [f"data={EXAMPLES / 'search80.hrl'}", f"heldout={EXAMPLES / 'heldout80.hrl'}"]
 
 
-def run_to_end(config: Path, run_dir: Path, overrides: list[str]) -> RunDir:
-    """The exported run in `run_dir` (run, or resumed if a former call left it unfinished)."""
+def run_to_end(config: Path, run_dir: Path, overrides: list[str], read_only: bool = False) -> RunDir | None:
+    """The exported run in `run_dir` (run, or resumed if a former call left it unfinished); with `read_only`,
+    None unless it is exported already."""
     from gridprune.runs import is_exported
 
+    if read_only:
+        exported = (run_dir / "run.json").is_file() and is_exported(RunDir.open(run_dir))
+        return RunDir.open(run_dir) if exported else None
     if not (run_dir / "run.json").is_file():
         subprocess.run([sys.executable, "-m", "gridprune.cli", "run", str(config), "--run-dir", str(run_dir),
                         *set_options(overrides)], check=True)
@@ -116,7 +121,8 @@ def demo_row(run: RunDir, unit: str, operators: str, mode: str, seed: int) -> di
     """One run's figures (module docstring)."""
     from gridprune.data import read_hrl
 
-    utterances = len(read_hrl(EXAMPLES / "search80.hrl").utterances)
+    config = run.run_info["config"]
+    utterances = len(read_hrl(config["data"]["path"]).utterances)
     report = json.loads((run.best_dir / "report.json").read_text())
     model = report["models"][0]
     counts = rejection_counts(run)
@@ -130,7 +136,7 @@ def demo_row(run: RunDir, unit: str, operators: str, mode: str, seed: int) -> di
            "search_seconds": search_seconds(run), **counts,
            "decodes_saved": 1 - counts["decoded"] / (utterances * counts["evaluations"]) if counts["evaluations"]
            else None}
-    row.update(magnitude_heldout(report, unit, EXAMPLES / "heldout80.hrl"))
+    row.update(magnitude_heldout(report, unit, Path(config["heldout"]["path"])))
     return row
 
 
@@ -151,7 +157,7 @@ def digits_row(run: RunDir, operators: str, finetuned: bool, seed: int) -> dict[
             "search_accuracy": report["score_after"], "magnitude_accuracy": accuracy(model, DIGITS_HELDOUT)}
 
 
-def generations(operators: str, evaluations: int, population: int = 10) -> int:
+def generations(operators: str, evaluations: int, population: int) -> int:
     """The generations that give a target `evaluations` mask evaluations with either operator set."""
     per_generation = population * (2 if operators == "original" else 1)
     if (evaluations - population) % per_generation:
@@ -184,8 +190,12 @@ def main() -> None:
     parser.add_argument("--evaluations", type=int, default=70, help=(
         "mask evaluations per target for either operator set: the population, then gridprune's generations of "
         "population children or the original's of 2 x population (its steps of two)"))
+    parser.add_argument("--population", type=int, default=10)
+    parser.add_argument("--search", type=Path, default=EXAMPLES / "search80.hrl", help="the demo runs' search set")
+    parser.add_argument("--heldout", type=Path, default=EXAMPLES / "heldout80.hrl", help="their held-out set")
     parser.add_argument("--independent", action="store_true", help="also gridprune's operators, independent mode")
     parser.add_argument("--digits", action="store_true", help="also the digits CNN")
+    parser.add_argument("--read-only", action="store_true", help="read the finished runs only; run nothing")
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/layer_ga_compare"))
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--json", type=Path)
@@ -198,10 +208,14 @@ def main() -> None:
             variants += [("gridprune", "independent")] if args.independent else []
             for operators, mode in variants:
                 name = f"{unit}_{operators}_{mode}_s{seed}"
-                overrides = [*BENCH_SETS, f"seed={seed}", f"layer_ga.unit={unit}", f"layer_ga.operators={operators}",
-                             f"layer_ga.mode={mode}", f"layer_ga.generations={generations(operators, args.evaluations)}",
+                overrides = [f"data={args.search}", f"heldout={args.heldout}", f"seed={seed}", f"layer_ga.unit={unit}", f"layer_ga.operators={operators}",
+                             f"layer_ga.mode={mode}", f"layer_ga.population={args.population}",
+                             f"layer_ga.generations={generations(operators, args.evaluations, args.population)}",
                              "layer_ga.finetune_steps=0", "layer_ga.final_steps=0", *args.overrides]
-                run = run_to_end(DEMO, args.runs_dir / name, overrides)
+                run = run_to_end(DEMO, args.runs_dir / name, overrides, args.read_only)
+                if run is None:
+                    print(f"{name}: not finished, left out", flush=True)
+                    continue
                 rows.append(demo_row(run, unit, operators, mode, seed))
                 print(json.dumps({k: v for k, v in rows[-1].items() if k != "per_target"}), flush=True)
     fields = ("sparsity", "wer_search", "wer_heldout", "magnitude_per_target", "magnitude_global", "speedup",
@@ -222,7 +236,11 @@ def main() -> None:
                     steps = [] if finetuned else ["layer_ga.finetune_steps=0", "layer_ga.final_steps=0"]
                     name = f"digits_{operators}_{'ft' if finetuned else 'noft'}_s{seed}"
                     run = run_to_end(DIGITS, args.runs_dir / name,
-                                     [f"seed={seed}", f"layer_ga.operators={operators}", *steps])
+                                     [f"seed={seed}", f"layer_ga.operators={operators}", *steps, *args.overrides],
+                                     args.read_only)
+                    if run is None:
+                        print(f"{name}: not finished, left out", flush=True)
+                        continue
                     digits.append(digits_row(run, operators, finetuned, seed))
         digits_summary = mean_rows(digits, ("operators", "finetuned"),
                                    ("sparsity", "accuracy_before", "search_accuracy", "accuracy",
@@ -232,7 +250,7 @@ def main() -> None:
                                      ("accuracy_before", "test before", ".4f"),
                                      ("search_accuracy", "search after", ".4f"), ("accuracy", "test after", ".4f"),
                                      ("magnitude_accuracy", "magnitude test", ".4f")])
-    write_json(args.json, {"evaluations_per_target": args.evaluations, "rows": rows, "summary": summary, "digits": digits})
+    write_json(args.json, {"evaluations_per_target": args.evaluations, "population": args.population, "rows": rows, "summary": summary, "digits": digits})
 
 
 if __name__ == "__main__":

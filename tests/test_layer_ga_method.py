@@ -238,6 +238,8 @@ def test_bad_layer_ga_settings_are_refused_naming_the_key(override, message):
      "returned int, not a torch.nn.Module"),
     ("import torch\ndef build():\n    return torch.nn.Linear(2, 2)\n\ndef score(model, path):\n    return 1.5\n",
      "model.evaluate", r"returned 1.5 on .*a score lies in \[0, 1\]"),
+    ("import torch\ndef build():\n    return torch.nn.Linear(2, 2)\n\ndef score(model, path):\n    return int('x')\n",
+     "model.evaluate", r"user_model:score raised ValueError on .*data.txt: invalid literal"),
 ])
 def test_a_factory_that_cannot_serve_is_refused_before_anything_is_written(tmp_path, monkeypatch, body, key,
                                                                           message):

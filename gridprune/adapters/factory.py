@@ -82,8 +82,13 @@ def scored(spec: FactoryModel, model: nn.Module, path: str) -> float:
     a number in [0, 1]."""
     import torch
 
-    with torch.no_grad():
-        value = imported(spec.evaluate, "model.evaluate")(model, path)
+    function = imported(spec.evaluate, "model.evaluate")
+    try:
+        with torch.no_grad():
+            value = function(model, path)
+    except Exception as exc:  # the user's function may raise anything
+        raise ConfigValueError("model.evaluate", f"{spec.evaluate} raised {type(exc).__name__} on {path}: "
+                                                 f"{exc}") from None
     try:
         score = float(value)
     except (TypeError, ValueError):

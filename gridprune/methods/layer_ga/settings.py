@@ -56,8 +56,6 @@ class LayerGaSettings(TrainingSection):
         "original's fitness: 0 when the score (1 - WER) is under it; default 1 - the target's ceiling (budget)"))
     early_stop_sparsity: float = Field(1.0, gt=0, le=1, description="a target's search stops once its best mask is this sparse")
     pressure: float = Field(3.0, gt=0, description="gridprune's rank selection pressure (as the ga_blocks search)")
-    repair_fraction: float = Field(0.25, gt=0, le=1, description=(
-        "independent mode: the share of a target's pruned genes one repair step restores (largest magnitude first)"))
     finetune_steps: int = Field(0, ge=0, description="sequential mode: updates after each target's search")
     final_steps: int = Field(0, ge=0, description="updates of the final fine-tune, all masks held")
     lr: float = Field(1e-4, gt=0, description="fine-tuning learning rate (Adam, constant)")

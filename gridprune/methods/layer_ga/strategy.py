@@ -8,8 +8,9 @@
   ceiling the search allows.
 - sequential mode, after a target: `finetune` (a training trial holding every mask so far), then the new
   weights' magnitude scores for the targets still to come.
-- independent mode: `repair`: the combined masks evaluated; while over the ceiling, one candidate per pruned
-  target restoring `repair_fraction` of its pruned genes (largest magnitude first), the best kept.
+- independent mode: `repair`: the combined masks evaluated; while over the ceiling, `population` candidates
+  in parallel, each restoring more of every target's pruned genes (largest magnitude first) the more the target
+  hurt alone; the least restored within the ceiling is kept (else the most restored, and another round).
 - `final`: a training trial holding all masks (`final_steps` updates; 0 still writes the masked model), and
   its evaluation. Its model is what export writes.
 
@@ -69,6 +70,7 @@ class LayerGaStrategy:
         self.chosen: dict[str, str | None] = state.get("chosen", {})  # target -> mask digest (None: unpruned)
         self.errors: dict[str, float | None] = state.get("errors", {})  # target -> error of its chosen mask
         self.sparsities: dict[str, float] = state.get("sparsities", {})  # target -> sparsity of its chosen mask
+        self.hurt: dict[str, float] = state.get("hurt", {})  # target -> the WER increase its search's mask made
         self.repairs: int = state.get("repairs", 0)
         self.final: dict[str, Any] | None = state.get("final")  # {"key", "metrics"} of the final evaluation
         self.failed: str | None = state.get("failed")
@@ -90,7 +92,7 @@ class LayerGaStrategy:
         return {"targets": self.targets, "stage": self.stage, "round": self.round, "baseline": self.baseline,
                 "genes": self.genes,
                 "magnitude": self.magnitude, "weights": self.weights, "chosen": self.chosen, "errors": self.errors,
-                "sparsities": self.sparsities, "repairs": self.repairs, "final": self.final, "failed": self.failed,
+                "sparsities": self.sparsities, "hurt": self.hurt, "repairs": self.repairs, "final": self.final, "failed": self.failed,
                 "summary": self.summary(),
                 "searches": {t: s.state_dict(self._store) for t, s in self.searches.items()}}
 
@@ -198,19 +200,28 @@ class LayerGaStrategy:
         return Trial("train", params, label)
 
     def _repair_candidates(self) -> list[dict[str, str | None]]:
-        """The combined masks as they stand (first repair round), else one variant per pruned target with
-        `repair_fraction` of its pruned genes restored, the highest-scored first."""
+        """The combined masks as they stand (first repair round); then `population` variants, the j-th of n
+        restoring in every pruned target j/n of its pruned genes scaled by how much the target hurt alone (its
+        search's WER increase over the worst's), the highest-scored genes first."""
         if self.repairs == 0:
             return [dict(self.chosen)]
+        pruned = {t: self._load(d) for t, d in sorted(self.chosen.items()) if d is not None}
+        # a target whose search's figure is unknown counts as the worst; one that hurt nothing still gives back a
+        # little, so that the last candidate restores the worst target whole and every round makes progress
+        hurt = {t: max(self.hurt.get(t, float("inf")), 0.0) + 1e-6 for t in pruned}
+        finite = [h for h in hurt.values() if h != float("inf")]
+        hurt = {t: h if h != float("inf") else max(finite, default=1.0) for t, h in hurt.items()}
+        worst = max(hurt.values())
+        steps = self.settings.population
         variants = []
-        for target, digest in sorted(self.chosen.items()):
-            if digest is None:
-                continue
-            mask = self._load(digest)
-            pruned = int((~mask).sum())
-            restore = max(1, round(self.settings.repair_fraction * pruned))
-            restored = at_density(mask, self.scores(target), pruned - restore)
-            variants.append({**self.chosen, target: None if restored.all() else self._store(restored)})
+        for step in range(1, steps + 1):
+            variant = dict(self.chosen)
+            for target, mask in pruned.items():
+                share = min(1.0, step / steps * hurt[target] / worst)
+                count = int((~mask).sum())
+                restored = at_density(mask, self.scores(target), count - round(share * count))
+                variant[target] = None if restored.all() else self._store(restored)
+            variants.append(variant)
         return variants
 
     def _repair_trials(self) -> list[Trial]:
@@ -264,6 +275,8 @@ class LayerGaStrategy:
                 mask = search.best()
                 self._choose(target, None if mask is None or mask.all() else mask)
                 self.errors[target] = None if mask is None else search.error_of(mask)
+                if self.errors[target] is not None:
+                    self.hurt[target] = self.errors[target] - self.baseline["wer"]
             self.searches = {}
             self._advance()
 
@@ -272,14 +285,16 @@ class LayerGaStrategy:
         self.sparsities[target] = 0.0 if mask is None else sparsity(mask)
 
     def _tell_repair(self, outcomes: Sequence[Outcome]) -> None:
-        scored = [(o.value if o.ok and o.value is not None else float("inf"), i) for i, o in enumerate(outcomes)]
-        error, index = min(scored)
+        """The least restored variant within the ceiling; if none is, the most restored, to repair further."""
+        errors = [o.value if o.ok and o.value is not None else float("inf") for o in outcomes]
+        within = [i for i, error in enumerate(errors) if error <= self.ceiling]
+        index = within[0] if within else len(errors) - 1
         for target, digest in self._asked[index].items():
             if digest != self.chosen[target]:
                 self._choose(target, None if digest is None else self._load(digest))
                 self.errors[target] = None  # its search's figure was of the mask before the repair
         self.repairs += 1
-        if error <= self.ceiling or all(d is None for d in self.chosen.values()):
+        if within or all(d is None for d in self.chosen.values()):
             self._advance()
 
     def _advance(self) -> None:
