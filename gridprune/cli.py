@@ -254,10 +254,11 @@ def _print_export(report: dict) -> None:
     print(f"export: {report['out']}  (report: {report['out']}/report.json; model folders are relative to it)")
     print(report["summary"])
     print("\n".join(_model_table(report)))
-    if report.get("model_kind", "wav2vec2") == "wav2vec2":
+    headline = Path(report["out"]) / next(m["folder"] for m in report["models"] if m["label"] == report["headline"])
+    if (headline / "config.json").is_file():  # a checkpoint folder
         print(f"* headline: the model `gridprune eval --model {report['out']}` evaluates")
     else:
-        print(f"* headline: the model in {report['out']} (its factory's model with these weights)")
+        print(f"* headline: the model in {headline} (its factory's model with these weights)")
     if any(model["speed_uncertain"] for model in report["models"]):
         print("! the machine was busy while timing: the figure is uncertain; export again when it is idle")
 

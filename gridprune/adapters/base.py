@@ -39,7 +39,8 @@ class ModelAdapter(Protocol):
     kind: str  # "wav2vec2" or "factory"
 
     def check(self, data: DataSource, heldout: DataSource | None) -> None:
-        """Before a run writes anything: the model and the sets are usable (ConfigValueError naming the key)."""
+        """Before a run writes anything: the model and the sets are usable (ConfigValueError naming the key);
+        the search set may be left to `data_fingerprint`, which reads it."""
 
     def fingerprint(self) -> str:
         """Changes when the model does."""
@@ -48,13 +49,11 @@ class ModelAdapter(Protocol):
         """Changes when the dataset does."""
 
     def instance(self) -> nn.Module:
-        """The model's modules with their shapes (on the meta device where it can be), to name its parameters."""
+        """The model's modules with their shapes (on the meta device where it can be), to name its parameters;
+        read only (it may be shared)."""
 
     def scored_models(self, threads: int, data: DataSource) -> ScoredModels:
         """The worker's view: the model loaded, the search set read."""
-
-    def save(self, model: nn.Module, folder: Path) -> None:
-        """Write `model` so that `ScoredModels.load_saved(folder)` reads it back."""
 
     def evaluation_kind(self, data: DataSource, heldout: DataSource | None) -> TaskKind:
         """The `evaluate` kind: params {"weights": a training trial's key, or None for the unpruned model};
@@ -64,7 +63,7 @@ class ModelAdapter(Protocol):
         """The `train` kind: fine-tune with the method's hooks (params as `training.kind`'s)."""
 
 
-def absolute(source: DataSource | None) -> tuple[str, str | None] | None:
+def absolute_source(source: DataSource | None) -> tuple[str, str | None] | None:
     """(path, audio_dir) of a dataset made absolute (workers may start elsewhere); None stays None."""
     if source is None:
         return None

@@ -15,6 +15,7 @@ evaluations are never cut short by a WER ceiling.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import time
@@ -77,6 +78,13 @@ def built(spec: FactoryModel) -> nn.Module:
     return model.eval()
 
 
+@functools.cache
+def reference_model(spec: FactoryModel) -> nn.Module:
+    """The factory's model built once per process, for what only reads it (the checks, the fingerprint, the
+    targets' names, the export's baseline sizes); a model that is pruned or trained is `built` afresh."""
+    return built(spec)
+
+
 def scored(spec: FactoryModel, model: nn.Module, path: str) -> float:
     """The evaluation function's score of `model` on `path`; ConfigValueError naming model.evaluate unless it is
     a number in [0, 1]."""
@@ -107,7 +115,7 @@ class FactoryAdapter:
     kind = "factory"
 
     def check(self, data: DataSource, heldout: DataSource | None) -> None:
-        model = built(self.spec)
+        model = reference_model(self.spec)
         for key, source in (("data", data), ("heldout", heldout)):
             if source is not None:
                 if not Path(source.path).is_file():
@@ -118,7 +126,7 @@ class FactoryAdapter:
 
     def fingerprint(self) -> str:
         digest = hashlib.sha256(f"{self.spec.factory}\0{self.spec.evaluate}\0".encode())
-        for name, tensor in sorted(built(self.spec).state_dict().items()):
+        for name, tensor in sorted(reference_model(self.spec).state_dict().items()):
             digest.update(name.encode())
             digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
         return digest.hexdigest()
@@ -131,7 +139,7 @@ class FactoryAdapter:
         return 1.0 - score if self.spec.higher_is_better else score
 
     def instance(self) -> nn.Module:
-        return built(self.spec)
+        return reference_model(self.spec)
 
     def scored_models(self, threads: int, data: DataSource) -> FactoryModels:
         return FactoryModels(self, threads, str(Path(data.path).resolve()))

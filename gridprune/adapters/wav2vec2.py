@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ContextManager
 
-from gridprune.adapters.base import absolute
+from gridprune.adapters.base import absolute_source
 from gridprune.engine.kinds import TaskKind
 from gridprune.sections import ConfigValueError, DataSource
 
@@ -33,9 +33,8 @@ class Wav2vec2Adapter:
             check_checkpoint_folder(resolve_model_path(self.model))
         except CheckpointError as exc:
             raise ConfigValueError("model", str(exc)) from None
-        for source in (data, heldout):
-            if source is not None:
-                read_hrl(source.path, source.audio_dir)  # DatasetError names the file and line
+        if heldout is not None:  # the search set is read by data_fingerprint, which every run takes
+            read_hrl(heldout.path, heldout.audio_dir)  # DatasetError names the file and line
 
     def fingerprint(self) -> str:
         from gridprune.checkpoint_files import checkpoint_fingerprint, resolve_model_path
@@ -59,26 +58,17 @@ class Wav2vec2Adapter:
             return Wav2Vec2ForCTC(config)
 
     def scored_models(self, threads: int, data: DataSource) -> Wav2vec2Models:
-        return Wav2vec2Models(self.model, threads, absolute(data))
-
-    def save(self, model: nn.Module, folder: Path) -> None:
-        from transformers import Wav2Vec2Processor
-
-        from gridprune.checkpoint_files import resolve_model_path
-        from gridprune.models.pruned import save_model
-
-        processor = Wav2Vec2Processor.from_pretrained(resolve_model_path(self.model), local_files_only=True)
-        save_model(model, processor, folder)
+        return Wav2vec2Models(self.model, threads, absolute_source(data))
 
     def evaluation_kind(self, data: DataSource, heldout: DataSource | None) -> TaskKind:
         from gridprune.training.evaluate import EvaluateFactory, evaluation_kind
 
-        return evaluation_kind(EvaluateFactory(self.model, absolute(data), absolute(heldout)))
+        return evaluation_kind(EvaluateFactory(self.model, absolute_source(data), absolute_source(heldout)))
 
     def training_kind(self, hooks: TrainingHooks, train: DataSource, save_every: int) -> TaskKind:
         from gridprune.training.kind import TrainingFactory, training_kind
 
-        path, audio = absolute(train)
+        path, audio = absolute_source(train)
         return training_kind(TrainingFactory(self.model, path, audio, hooks, save_every))
 
 

@@ -6,12 +6,11 @@ A method subclasses it and sets `name`, `section`, `Settings` and `summary`, the
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
 from gridprune.checkpoint_files import EncoderShape, check_checkpoint_folder, encoder_shape, resolve_model_path
 from gridprune.engine import Column, Outcome, Strategy, Trial
-from gridprune.sections import ConfigValueError, DataSource, Section
+from gridprune.sections import ConfigValueError, Section
 from gridprune.store import RunDir
 
 
@@ -23,12 +22,6 @@ def model_shape(config: Any) -> EncoderShape:
     path = resolve_model_path(config.model)
     check_checkpoint_folder(path)
     return encoder_shape(path)
-
-
-def absolute_source(source: DataSource) -> tuple[str, str | None]:
-    """(path, audio_dir) of a dataset, made absolute: worker processes may start elsewhere."""
-    audio = str(Path(source.audio_dir).resolve()) if source.audio_dir else None
-    return str(Path(source.path).resolve()), audio
 
 
 class MethodBase:

@@ -42,7 +42,8 @@ def read_mask(context: TaskContext, digest: str) -> Any:
 
 
 def base_model(models: Any, base: Mapping[str, Any], unit: str, context: TaskContext) -> nn.Module:
-    """The base's weights (a copy of the unpruned model's, or a trained model) with its masks put on."""
+    """The base's weights (the unpruned model, copied if masks go on it, or a trained model) with its masks put
+    on. A candidate mask goes on the result only for a while (`masked`), so the unpruned model itself may be it."""
     import copy
 
     from gridprune.engine import artifact_dir
@@ -50,8 +51,10 @@ def base_model(models: Any, base: Mapping[str, Any], unit: str, context: TaskCon
     from gridprune.training.kind import MODEL_DIR
 
     weights = base["weights"]
-    model = (copy.deepcopy(models.model) if weights is None
-             else models.load_saved(artifact_dir(context.run, weights) / MODEL_DIR))
+    if weights is not None:
+        model = models.load_saved(artifact_dir(context.run, weights) / MODEL_DIR)
+    else:
+        model = copy.deepcopy(models.model) if base["masks"] else models.model
     for target, digest in base["masks"].items():
         apply_mask(model, target, unit, read_mask(context, digest))
     return model.eval()
@@ -62,13 +65,11 @@ def masked(model: nn.Module, target: str, unit: str, keep: Any) -> Iterator[None
     """`model` with `keep` put on `target`, restored on exit."""
     import torch
 
-    from gridprune.methods.layer_ga.targets import zeroed_tensors
+    from gridprune.methods.layer_ga.targets import zero, zeroed_tensors
 
     zeroed = zeroed_tensors(model, target, unit, keep)
     saved = [tensor[index].clone() for tensor, index in zeroed]
-    with torch.no_grad():
-        for tensor, index in zeroed:
-            tensor[index] = 0.0
+    zero(zeroed)
     try:
         yield
     finally:

@@ -123,7 +123,7 @@ def _export_factory(strategy: LayerGaStrategy, folder: Path, masks: dict[str, np
     baseline = {"params": base_sizes["params"], "nonzero_params": base_sizes["nonzero_params"],
                 "bytes": fields["bytes"], "wer_search": before.get("wer"), "wer_heldout": before.get("heldout_wer")}
     report = single_model_report("layer_ga weight", fields, None, baseline)
-    report.update(model_kind="factory", score_before=before.get("score"), score_after=after.get("score"),
+    report.update(score_before=before.get("score"), score_after=after.get("score"),
                   heldout_score_before=before.get("heldout_score"), heldout_score_after=after.get("heldout_score"),
                   error_is="1 - score" if config.model.higher_is_better else "score")
     return report

@@ -29,11 +29,9 @@ class MaskHooks(TrainingHooks):
         self._hold()
 
     def _hold(self) -> None:
-        import torch
+        from gridprune.methods.layer_ga.targets import zero
 
-        with torch.no_grad():
-            for tensor, index in self._zeroed:
-                tensor[index] = 0.0
+        zero(self._zeroed)
 
     def before_update(self, model: torch.nn.Module, step: int, params: Mapping[str, Any]) -> None:
         for tensor, index in self._zeroed:

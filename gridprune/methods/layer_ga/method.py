@@ -54,16 +54,12 @@ class LayerGa(MethodBase):
         from gridprune.adapters import adapter_for
 
         adapter = adapter_for(config.model)
-        check_settings(settings, factory_model=not isinstance(config.model, str))
+        check_settings(settings, None if isinstance(config.model, str) else config.model)
         targets_of(config, settings)
         if settings.train is not None:
             if not Path(settings.train.path).is_file():
                 raise ConfigValueError(f"{SECTION}.train", f"{settings.train.path}: no such file")
             adapter.data_fingerprint(settings.train)  # a bad .hrl line is named here
-        steps = settings.finetune_steps or settings.final_steps
-        if steps and not isinstance(config.model, str) and config.model.train_loss is None:
-            raise ConfigValueError("model.train_loss", "the fine-tunes need the model's training objective: give "
-                                                       "model.train_loss ('package.module:function')")
 
     def kinds(self, config: Any, settings: LayerGaSettings) -> Mapping[str, TaskKind]:
         from gridprune.adapters import adapter_for

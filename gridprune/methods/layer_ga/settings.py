@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from gridprune.adapters.factory import FactoryModel
 from gridprune.sections import ConfigValueError, DataSource
 from gridprune.training.section import TrainingSection
 
@@ -66,8 +67,9 @@ class LayerGaSettings(TrainingSection):
     train: DataSource | None = Field(None, description="the training set of the fine-tunes (needed when they update)")
 
 
-def check_settings(settings: LayerGaSettings, factory_model: bool) -> None:
-    """ConfigValueError naming the key of settings that do not fit together (or not the factory model)."""
+def check_settings(settings: LayerGaSettings, factory: FactoryModel | None) -> None:
+    """ConfigValueError naming the key of settings that do not fit together, or not the factory model (None: a
+    wav2vec2 checkpoint)."""
     def refuse(key: str, problem: str) -> None:
         raise ConfigValueError(f"{SECTION}.{key}", problem)
 
@@ -84,5 +86,8 @@ def check_settings(settings: LayerGaSettings, factory_model: bool) -> None:
     if (settings.finetune_steps or settings.final_steps) and settings.train is None:
         refuse("train", "the fine-tunes need a training set (an .hrl path, or the file the factory model's "
                         "train_loss reads)")
-    if factory_model and settings.distill:
+    if factory is not None and settings.distill:
         refuse("distill", "distillation is for wav2vec2 models; a factory model's fine-tune is its train_loss")
+    if factory is not None and (settings.finetune_steps or settings.final_steps) and factory.train_loss is None:
+        raise ConfigValueError("model.train_loss", "the fine-tunes need the model's training objective: give "
+                                                   "model.train_loss ('package.module:function')")

@@ -109,8 +109,13 @@ def zeroed_tensors(model: nn.Module, target: str, unit: str, keep: np.ndarray) -
     return zeroed + [(linear.bias, index) for linear, index in rows if linear.bias is not None]
 
 
+def zero(pairs: Iterable[tuple[torch.Tensor, Any]]) -> None:
+    """Set each (tensor, index) pair's entries to zero, in place (`zeroed_tensors` gives the pairs)."""
+    with torch.no_grad():
+        for tensor, index in pairs:
+            tensor[index] = 0.0
+
+
 def apply_mask(model: nn.Module, target: str, unit: str, keep: np.ndarray) -> None:
     """Set the target's pruned genes to zero, in place."""
-    with torch.no_grad():
-        for tensor, index in zeroed_tensors(model, target, unit, keep):
-            tensor[index] = 0.0
+    zero(zeroed_tensors(model, target, unit, keep))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
+from gridprune.adapters.base import absolute_source
 from gridprune.engine import Strategy, TaskKind
-from gridprune.methods.base import absolute_source
 from gridprune.methods.parp import settings as parp_settings
 from gridprune.methods.parp.settings import ParpSettings
 from gridprune.methods.parp.strategy import ParpSweep, headline, training_trials
@@ -38,7 +38,7 @@ class Parp(SweepMethod):
 
         train_path, train_audio = absolute_source(settings.train)
         training = TrainingFactory(config.model, train_path, train_audio, ParpHooks(), settings.save_every)
-        heldout = absolute_source(config.heldout) if config.heldout else None
+        heldout = absolute_source(config.heldout)
         evaluate = EvaluateFactory(config.model, absolute_source(config.data), heldout)
         return {"train": training_kind(training), "evaluate": evaluation_kind(evaluate)}
 

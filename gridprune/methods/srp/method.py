@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
+from gridprune.adapters.base import absolute_source
 from gridprune.engine import Strategy, TaskKind
-from gridprune.methods.base import absolute_source
 from gridprune.methods.srp import settings as srp_settings
 from gridprune.methods.srp.settings import SrpSettings
 from gridprune.methods.srp.strategy import SrpSweep, headline, score_trial, training_trials
@@ -39,7 +39,7 @@ class Srp(SweepMethod):
         from gridprune.training.kind import TrainingFactory, training_kind
 
         train_path, train_audio = absolute_source(settings.train)
-        heldout = absolute_source(config.heldout) if config.heldout else None
+        heldout = absolute_source(config.heldout)
         return {"score": scoring_kind(ScoreFactory(config.model, train_path, train_audio)),
                 "train": training_kind(TrainingFactory(config.model, train_path, train_audio, SrpHooks(),
                                                        settings.save_every)),
