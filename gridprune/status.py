@@ -115,6 +115,7 @@ def run_status(run: RunDir, planned_rounds: int | None = None, round_name: str =
         "master": master,
         "exported": _export_report(run, round_name),
         "still_running": _still_running(run) if master["state"] != "running" else [],
+        "activity": _activity(run) if master["state"] == "running" else [],
         "history": history,
     })
     return status
@@ -129,6 +130,13 @@ def _still_running(run: RunDir) -> list[str]:
         return [line for backend in BACKENDS.values() for line in backend.find(run)]
     except BackendError as exc:
         return [str(exc)]
+
+
+def _activity(run: RunDir) -> list[str]:
+    """What the backends do for the live master (e.g. the pilot pools), from the files it writes."""
+    from gridprune.backends import BACKENDS
+
+    return [line for backend in BACKENDS.values() for line in backend.activity(run)]
 
 
 def _unfinished_round_seconds(run: RunDir, history: Sequence[dict[str, Any]], master: dict[str, Any]) -> float:
@@ -171,6 +179,7 @@ def format_status(status: dict[str, Any], columns: Sequence[Column] = ()) -> str
         job = f", Slurm job {master['slurm_job_id']}" if master.get("slurm_job_id") else ""
         doing = ", exporting the best" if status["finished"] else ""
         lines.append(f"master: running, pid {master.get('pid')} on {master.get('host')}{job}{doing}")
+        lines += status.get("activity", [])
     elif state == "queued":
         lines.append(f"{master['detail']}; the search starts when it runs")
     elif state == "stopped":

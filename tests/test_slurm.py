@@ -10,7 +10,8 @@ import pytest
 
 from factories import make_checkpoint, write_dataset
 from gridprune.backends.slurm import SlurmSettings
-from gridprune.backends.slurm.arrays import SlurmBackend, read_attempts
+from gridprune.backends.slurm.arrays import SlurmBackend
+from gridprune.backends.slurm.attempts import read_attempts
 from gridprune.engine import Outcome, Resources, TaskKind, Trial, make_task, store_outcome, trial_key
 from gridprune.methods.ga_blocks import KIND, FfnHandlerFactory, FfnWorkerSpec
 from gridprune.store import RunDir

@@ -27,3 +27,4 @@ class BackendType:
     make: Callable[[RunDir, Any, Mapping[str, TaskKind]], Backend]  # (run, its settings, task kinds) -> backend
     find: Callable[[RunDir], list[str]] = lambda run: []  # what of the run's still runs, one line each
     cancel: Callable[[RunDir], list[str]] = lambda run: []  # stop that; one line per thing done
+    activity: Callable[[RunDir], list[str]] = lambda run: []  # what it does for the live master, one line each

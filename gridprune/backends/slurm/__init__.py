@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 from gridprune.backends.registry import BackendType, counted
 from gridprune.backends.slurm.masters import MASTER_NAME
+from gridprune.backends.slurm.pilot_state import describe_pools, recorded_pilot_jobs
 from gridprune.backends.slurm.queue import (
     cancel,
     jobs_of_run,
@@ -25,9 +26,10 @@ _JOB_FOLDER = re.compile(r"^\d+(_\d+)?$")
 
 
 def evaluation_job_ids(run: RunDir) -> list[str]:
-    """Ids of the evaluation jobs the run recorded: those in flight, and every submitit job folder."""
+    """Ids of the evaluation jobs the run recorded: those in flight, every submitit job folder, every pilot
+    worker job."""
     folder = run.jobs_dir / FOLDER
-    ids = []
+    ids = recorded_pilot_jobs(run)
     in_flight = folder / IN_FLIGHT
     if in_flight.is_file():
         ids.extend(str(entry["job_id"]) for entry in read_json(in_flight).get("jobs", []))
@@ -85,10 +87,18 @@ def cancel_jobs(run: RunDir) -> list[str]:
 
 
 def _make(run: RunDir, settings: SlurmSettings, kinds: Mapping[str, TaskKind]) -> Any:
+    if settings.mode == "pilot":
+        try:
+            from gridprune.backends.slurm.pilots import PilotBackend
+        except ImportError as exc:
+            raise BackendError(f"slurm.mode: pilot needs dask-jobqueue ({exc}): pip install 'gridprune[pilot]'") \
+                from None
+        return PilotBackend(run, settings, kinds)
     from gridprune.backends.slurm.arrays import SlurmBackend
 
     return SlurmBackend(run, settings, kinds)
 
 
-BACKEND = BackendType("slurm", SlurmSettings, "one Slurm job array per round, through submitit", make=_make,
-                      find=find_jobs, cancel=cancel_jobs)
+BACKEND = BackendType("slurm", SlurmSettings, "Slurm: one job array per round through submitit, or worker jobs "
+                      "that stay for the run (slurm.mode: pilot)", make=_make, find=find_jobs, cancel=cancel_jobs,
+                      activity=describe_pools)

@@ -18,18 +18,16 @@ from __future__ import annotations
 import logging
 import os
 import re
-import socket
 import subprocess
 import time
 import traceback
-import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import submitit
 from submitit.helpers import Checkpointable
 
+from gridprune.backends.slurm.attempts import last_error, record_attempt
 from gridprune.backends.slurm.settings import FOLDER, IN_FLIGHT, SlurmSettings
 from gridprune.engine import (
     BackendError,
@@ -87,32 +85,6 @@ class ChunkJob(Checkpointable):
             except Exception:
                 error = traceback.format_exc()
             record_attempt(run, task["key"], started, error)
-
-
-def attempts_dir(run: RunDir, key: str) -> Path:
-    return run.jobs_dir / FOLDER / "attempts" / key
-
-
-def record_attempt(run: RunDir, key: str, started: float, error: str | None) -> None:
-    """Log one evaluation of a task by a job (one file each, never overwritten); `error` is its traceback."""
-    folder = attempts_dir(run, key)
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(folder / f"{uuid.uuid4().hex}.json", {
-        "key": key, "job_id": os.environ.get("SLURM_JOB_ID"), "host": socket.gethostname(),
-        "started_at": started, "seconds": time.time() - started, "error": error,
-    })
-
-
-def read_attempts(run: RunDir, key: str) -> list[dict]:
-    """Every logged evaluation of a task, oldest first."""
-    folder = attempts_dir(run, key)
-    records = [read_json(path) for path in folder.glob("*.json")] if folder.is_dir() else []
-    return sorted(records, key=lambda record: record["started_at"])
-
-
-def last_error(run: RunDir, key: str) -> str | None:
-    errors = [record["error"] for record in read_attempts(run, key) if record["error"]]
-    return errors[-1] if errors else None
 
 
 @dataclass

@@ -1,0 +1,115 @@
+"""Inside a pilot worker (a dask worker in a Slurm job): the run's `TaskRunner`, built once, and the task
+function the master submits.
+
+The plugin builds the runner in a thread of its own, so that the model load never blocks the worker's
+event loop (which would miss its heartbeats); a task waits until the runner is ready. The soft walltime
+is ours, not dask's (`--lifetime` cuts the running task): a task the worker could not finish before
+`deadline` is handed back unrun, and the worker retires once it holds no task, so that the pool starts a
+replacement and no task is ever cut.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+from typing import Any
+
+from distributed import WorkerPlugin, get_worker
+from tornado.ioloop import PeriodicCallback
+
+from gridprune.backends.slurm.attempts import record_attempt
+from gridprune.engine import Task, TaskRunner, WorkerFactory
+
+PLUGIN = "gridprune-runner"
+HANDED_BACK = "handed back"  # what a task returns when its worker is too close to its time limit to run it
+
+
+class WorkerStartError(RuntimeError):
+    """The worker could not build its runner (load the model): not the task's fault."""
+
+
+class RunnerPlugin(WorkerPlugin):
+    """Builds the worker's `TaskRunner` when the worker starts, and retires the worker at its soft walltime."""
+
+    name = PLUGIN
+
+    def __init__(self, factory: WorkerFactory, lifetime_s: float | None, limits_s: dict[str, float]):
+        self.factory = factory
+        self.lifetime_s = lifetime_s  # how long after its start the worker must have finished its last task
+        self.limits_s = limits_s  # kind -> how long its first task on a worker may take (its time limit)
+
+    def setup(self, worker: Any) -> None:
+        self.worker = worker
+        self.deadline = time.time() + self.lifetime_s if self.lifetime_s else float("inf")
+        self.ready = threading.Event()
+        self.runner: TaskRunner | None = None
+        self.error: str | None = None
+        self.longest: dict[str, float] = {}  # kind -> the longest task of that kind this worker ran, seconds
+        self.retiring = False
+        threading.Thread(target=self._build, name="gridprune-runner-build", daemon=True).start()
+        self.watch = PeriodicCallback(self._retire_when_idle, 500)
+        self.watch.start()
+
+    def teardown(self, worker: Any) -> None:
+        self.watch.stop()
+
+    def _build(self) -> None:
+        try:
+            self.runner = self.factory(int(os.environ.get("SLURM_CPUS_PER_TASK") or 1))
+        except BaseException:
+            self.error = traceback.format_exc()
+        finally:
+            self.ready.set()
+
+    def wait_ready(self) -> None:
+        """Until the runner is built; WorkerStartError (and the worker retires) if it could not be."""
+        self.ready.wait()
+        if self.runner is None:
+            self.retiring = True
+            raise WorkerStartError(f"the worker could not start:\n{self.error}")
+
+    def expected_seconds(self, kind: str) -> float:
+        """How long a task of `kind` may take here: the longest one seen, else the kind's time limit."""
+        return self.longest.get(kind, self.limits_s[kind])
+
+    def run(self, task: Task) -> str | None:
+        """Run `task` (its result goes to the run directory), or hand it back (HANDED_BACK) if the worker
+        could not finish it before its deadline."""
+        self.wait_ready()
+        kind = task["kind"]
+        if self.retiring or time.time() + self.expected_seconds(kind) > self.deadline:
+            self.retiring = True
+            return HANDED_BACK
+        if self.runner.run.has_result(task["key"]):
+            return None  # a late duplicate: the first result stands
+        started = time.time()
+        try:
+            self.runner(task)
+        except Exception:
+            record_attempt(self.runner.run, task["key"], started, traceback.format_exc())
+            raise
+        record_attempt(self.runner.run, task["key"], started, None)
+        self.longest[kind] = max(self.longest.get(kind, 0.0), time.time() - started)
+        return None
+
+    async def _retire_when_idle(self) -> None:
+        worker = self.worker
+        if worker.status.name != "running" or worker.state.executing:
+            return
+        if self.retiring or time.time() >= self.deadline:
+            self.retiring = True
+            self.watch.stop()
+            await worker.close_gracefully(reason="gridprune: soft walltime")
+
+
+def run_task(task: Task) -> str | None:
+    """What the master submits for each task: run it with this worker's runner."""
+    plugin: RunnerPlugin = get_worker().plugins[PLUGIN]
+    return plugin.run(task)
+
+
+def runner_ready() -> None:
+    """What the master submits to learn that a worker has built its runner (WorkerStartError if it could not)."""
+    get_worker().plugins[PLUGIN].wait_ready()
