@@ -78,7 +78,7 @@ def slurm_backend(slurm_cluster, tmp_path, monkeypatch):
     wait_for(lambda: not pilot_jobs(tmp_path), 60, "the test's worker jobs to leave the queue")
 
 
-def test_pilot_search_equals_the_local_search_on_one_job_per_worker(slurm_cluster, local_reference, tmp_path):
+def test_pilot_search_equals_the_local_search_on_one_job_per_worker(slurm_cluster, local_reference, tmp_path):  # noqa: F811
     run_dir = tmp_path / "run"
     gridprune("run", "configs/demo.yaml", "--run-dir", run_dir, "--backend", "slurm", *SMALL_DEMO, *PILOT)
     assert read_checkpoint(run_dir) == read_checkpoint(local_reference)
