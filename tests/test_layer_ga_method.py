@@ -150,6 +150,12 @@ def test_a_factory_model_is_pruned_layer_by_layer_and_its_export_reloads_with_it
         assert row["error"] is None or row["error"] <= baseline_error + 0.01 + 1e-9
 
 
+def _first_within(run, round_record: dict, ceiling: float) -> int:
+    """The index of a repair round's first candidate within the ceiling."""
+    values = [run.read_result(key)["value"] for key in round_record["keys"]]
+    return next(i for i, value in enumerate(values) if value is not None and value <= ceiling)
+
+
 def test_independent_mode_searches_every_layer_in_the_same_rounds_then_repairs(tmp_path):
     setup, info = _digits_setup(tmp_path, "layer_ga.mode=independent", "layer_ga.finetune_steps=0",
                                 "layer_ga.final_steps=0", "layer_ga.max_wer_increase=0.0")
@@ -160,6 +166,10 @@ def test_independent_mode_searches_every_layer_in_the_same_rounds_then_repairs(t
     assert len(targets) == 4 and len(search_round) == 16  # four targets' populations in one round
     repairs = [r for r in rounds if r.get("stage") == "repair"]
     assert repairs and report["repair_rounds"] == len(repairs)
+    if len(repairs[0]["trials"]) == 1 and len(repairs) > 1:  # the masks as they stood were over the ceiling
+        assert len(repairs) >= 3 and len(repairs[-1]["trials"]) == 4  # coarse rounds, then one finer round
+        assert repairs[-1]["trials"][-1]["params"] == \
+            repairs[-2]["trials"][_first_within(run, repairs[-2], report["baseline"]["wer_search"] + 1e-9)]["params"]
     assert report["models"][0]["wer_search"] <= report["baseline"]["wer_search"] + 1e-9  # repaired to the ceiling
     assert report["sparsity"] > 0
 

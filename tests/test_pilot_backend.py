@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,7 +106,7 @@ def test_kinds_with_the_same_resources_share_a_pool():
     kinds = {"a": TaskKind("a", Marking("x"), Resources(cpus=1, mem_gb=2)),
              "b": TaskKind("b", Marking("x"), Resources(cpus=1, mem_gb=2)),
              "c": TaskKind("c", Marking("x"), Resources(cpus=2, mem_gb=2, gpus=1))}
-    pools = pools_of(kinds)
+    pools = pools_of(kinds, SlurmSettings().pilot)
     assert [(pool.name, pool.kinds) for pool in pools] == [("cpus1-mem2g", ("a", "b")),
                                                             ("cpus2-mem2g-gpus1", ("c",))]
 
@@ -159,7 +160,7 @@ def test_a_worker_at_its_soft_walltime_hands_its_task_back_and_retires(make_back
     """A worker that may work 12 s (the test's own lifetime) and whose tasks take 3 s (their limit) takes
     four, hands the next back and retires; a replacement runs it. No task is cut, each runs once."""
     backend, run = make_backend(kinds_of(tmp_path), workers=1)
-    backend.lifetime_s, backend.limits_s = 12.0, {"square": 3.0}
+    backend.lifetime_s, backend.limits_s = {"cpus1-mem1g": 12.0}, {"square": 3.0}
     tasks = tasks_of(range(6), **{str(x): {"sleep": 2.0} for x in range(6)})
     finished = []
     assert backend.run(tasks, lambda task: finished.append(task["key"])) == []
@@ -170,19 +171,21 @@ def test_a_worker_at_its_soft_walltime_hands_its_task_back_and_retires(make_back
 
 def test_the_state_file_says_what_each_worker_holds(make_backend, tmp_path):
     backend, run = make_backend(kinds_of(tmp_path))
-    seen = []
+    seen: list[list[str]] = []
 
-    def look(task):  # after the first task: the next two are given out and run 2 s
-        for _ in range(50):
-            if seen:
-                return
-            backend._maintain()
+    def watch():  # what `status` reads, while the master runs
+        while not seen and watching:
             lines = describe_pools(run)
-            if "(2 busy, 0 idle)" in lines[0]:
+            if lines and "(2 busy, 0 idle)" in lines[0]:
                 seen.append(lines)
             time.sleep(0.05)
 
-    backend.run(tasks_of(range(4), **{str(x): {"sleep": 2.0} for x in range(4)}), look)
+    watching = True
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    backend.run(tasks_of(range(6), **{str(x): {"sleep": 2.0} for x in range(6)}), lambda task: None)
+    watching = False
+    watcher.join()
     state = read_pools(run)
     assert state["master"] == os.getpid()
     assert state["pools"][0]["name"] == "cpus1-mem1g" and state["pools"][0]["kinds"] == ["square"]
@@ -204,14 +207,19 @@ def test_two_pools_run_their_own_kinds(make_backend, tmp_path):
     # a round without a pool's kinds gives that pool's workers back
     assert backend.run(tasks_of(range(20, 22)), lambda task: None) == []
     assert backend.pools["cpus1-mem2g"].target == 0 and backend.pools["cpus1-mem1g"].target == 1
+    # so does a pool done with its part of a round while another still works
+    slow = tasks_of(range(30, 32), **{"30": {"sleep": 3.0}, "31": {"sleep": 3.0}})
+    assert backend.run(slow + tasks_of([40], kind="cube"), lambda task: None) == []
+    assert backend.pools["cpus1-mem2g"].target == 0
 
 
-def test_a_walltime_shorter_than_a_kinds_time_limit_is_refused(tmp_path):
-    run = RunDir.create(tmp_path / "run", {"seed": 0})
-    settings = SlurmSettings.model_validate({"mode": "pilot", "pilot": {"walltime_min": 30}})
-    kinds = {"train": TaskKind("train", Marking(str(tmp_path)), Resources(time_min=45))}
-    with pytest.raises(BackendError, match="walltime_min=30.*45 min a train task"):
-        PilotBackend(run, settings, kinds, cluster_factory=local_cluster)
+def test_a_pool_whose_tasks_may_outlast_the_walltime_gets_longer_jobs():
+    """A fresh worker can always finish its first task: a 45-minute kind's jobs last 45 min plus the margin
+    plus 5 min for the worker's start."""
+    pilot = SlurmSettings.model_validate({"pilot": {"walltime_min": 30, "margin_s": 90}}).pilot
+    kinds = {"train": TaskKind("train", Marking("x"), Resources(cpus=2, time_min=45)),
+             "evaluate": TaskKind("evaluate", Marking("x"), Resources(cpus=1, time_min=10))}
+    assert {pool.name: pool.walltime_min for pool in pools_of(kinds, pilot)} == {"cpus1-mem4g": 30, "cpus2-mem4g": 52}
 
 
 def test_bad_port_ranges_are_refused_naming_the_value():

@@ -128,11 +128,11 @@ def test_a_raising_handler_is_retried_then_given_up_on(slurm_backend, tmp_path):
 
 def test_a_worker_at_its_soft_walltime_retires_and_is_replaced(slurm_backend, tmp_path):
     backend, run = slurm_backend(kinds_of(tmp_path), workers=1)
-    backend.lifetime_s, backend.limits_s = 12.0, {"square": 3.0}
+    backend.lifetime_s, backend.limits_s = {"cpus1-mem1g": 12.0}, {"square": 3.0}
     tasks = tasks_of(range(6), **{str(x): {"sleep": 2.0} for x in range(6)})
     assert backend.run(tasks, lambda task: None) == []
     assert all(successes(run, task["key"]) == 1 for task in tasks)
-    assert backend.counters["handed_back"] >= 1 and backend.counters["workers_lost"] == 0
+    assert backend.counters["handed_back"] >= 1
     first = read_pools(run)["job_ids"][0]
     assert len(read_pools(run)["job_ids"]) >= 2
     state = wait_for(lambda: _sacct_state(first) if _sacct_state(first) not in ("", "RUNNING") else None, 60,
@@ -193,3 +193,21 @@ def test_submit_status_and_cancel_in_pilot_mode(slurm_cluster, tmp_path):
     assert "cancelled" in out
     wait_for(lambda: not pilot_jobs(tmp_path), 60, "the pilot jobs to leave the queue")
     assert json.loads(gridprune("status", run_dir, "--json").stdout)["master"]["state"] != "running"
+
+
+def test_a_method_with_training_runs_on_pools_that_take_turns(slurm_cluster, tmp_path):
+    """layer_ga on the digits CNN: evaluations on a pool of 1-CPU workers, fine-tunes on a 2-CPU pool; on the
+    test cluster's two CPUs the pools can only take turns, which they do round by round."""
+    run_dir = tmp_path / "run"
+    gridprune("run", "configs/layer_ga_digits.yaml", "--run-dir", run_dir, "--backend", "slurm", *PILOT,
+              "--set", "layer_ga.generations=2", "--set", "layer_ga.population=4", "--set", "layer_ga.final_steps=20",
+              "--set", "layer_ga.layers=['classifier.3.*']", "--set", "slurm.poll_interval_s=0.2")
+    run = RunDir.open(run_dir)
+    report = json.loads((run_dir / "best" / "report.json").read_text())
+    assert report["models"] and report["sparsity"] > 0
+    logs = {path.name.rsplit("-", 1)[0] for path in (run.jobs_dir / "slurm" / "pilots").glob("*.out")}
+    assert logs == {"gridprune-pilot-cpus1-mem4g", "gridprune-pilot-cpus2-mem8g"}
+    results = [json.loads(path.read_text()) for path in run.results_dir.glob("*/*.json")]
+    assert {result["trial"]["kind"] for result in results} >= {"evaluate_mask", "train"}
+    assert all(result["status"] == "ok" for result in results)
+    assert not pilot_jobs(tmp_path)

@@ -23,7 +23,8 @@ from gridprune.backends.slurm.attempts import record_attempt
 from gridprune.engine import Task, TaskRunner, WorkerFactory
 
 PLUGIN = "gridprune-runner"
-HANDED_BACK = "handed back"  # what a task returns when its worker is too close to its time limit to run it
+HANDED_BACK = "handed back"
+_SETTLED = ("memory", "released", "error", "forgotten")  # task states that hold no work on a worker  # what a task returns when its worker is too close to its time limit to run it
 
 
 class WorkerStartError(RuntimeError):
@@ -48,6 +49,7 @@ class RunnerPlugin(WorkerPlugin):
         self.error: str | None = None
         self.longest: dict[str, float] = {}  # kind -> the longest task of that kind this worker ran, seconds
         self.retiring = False
+        self.idle_looks = 0
         threading.Thread(target=self._build, name="gridprune-runner-build", daemon=True).start()
         self.watch = PeriodicCallback(self._retire_when_idle, 500)
         self.watch.start()
@@ -79,7 +81,9 @@ class RunnerPlugin(WorkerPlugin):
         could not finish it before its deadline."""
         self.wait_ready()
         kind = task["kind"]
-        if self.retiring or time.time() + self.expected_seconds(kind) > self.deadline:
+        # a worker's first task always fits (its pool's walltime covers every kind's time limit)
+        late = self.longest and time.time() + self.expected_seconds(kind) > self.deadline
+        if self.retiring or late:
             self.retiring = True
             return HANDED_BACK
         if self.runner.run.has_result(task["key"]):
@@ -95,11 +99,18 @@ class RunnerPlugin(WorkerPlugin):
         return None
 
     async def _retire_when_idle(self) -> None:
+        """Past the deadline, or once a task was handed back: leave after two looks half a second apart found
+        no task on the worker (the scheduler may have just sent one: it is handed back, not cut)."""
         worker = self.worker
-        if worker.status.name != "running" or worker.state.executing:
+        busy = any(task.state not in _SETTLED for task in worker.state.tasks.values())
+        if worker.status.name != "running" or busy:
+            self.idle_looks = 0
             return
         if self.retiring or time.time() >= self.deadline:
             self.retiring = True
+            self.idle_looks += 1
+            if self.idle_looks < 2:
+                return
             self.watch.stop()
             await worker.close_gracefully(reason="gridprune: soft walltime")
 

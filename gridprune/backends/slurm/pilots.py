@@ -17,6 +17,7 @@ schedulers with it and its workers exit; the next master cancels what is left of
 from __future__ import annotations
 
 import itertools
+import math
 import logging
 import os
 import queue
@@ -58,25 +59,36 @@ DASK_CONFIG = {
 }
 
 
+START_SLACK_MIN = 5  # a pool's jobs last at least this much beyond its longest task and the margin (start-up)
+
+
 @dataclass(frozen=True)
 class PoolSpec:
-    """Kinds that ask for the same resources, run by one pool of worker jobs."""
+    """Kinds that ask for the same resources, run by one pool of worker jobs of `walltime_min` each."""
 
     name: str
     cpus: int
     mem_gb: float
     gpus: int
     kinds: tuple[str, ...]
+    walltime_min: int
 
 
-def pools_of(kinds: Mapping[str, TaskKind]) -> list[PoolSpec]:
-    """The run's kinds grouped by (cpus, mem_gb, gpus), one pool each."""
+def pools_of(kinds: Mapping[str, TaskKind], pilot: PilotSettings) -> list[PoolSpec]:
+    """The run's kinds grouped by (cpus, mem_gb, gpus), one pool each. A pool's jobs last
+    `pilot.walltime_min`, or longer where one of its kinds' tasks may take longer (its `time_min`) than that
+    leaves after the margin and the worker's start: a fresh worker can always finish the task it is given."""
     groups: dict[tuple[int, float, int], list[str]] = {}
     for name, kind in sorted(kinds.items()):
         resources = kind.resources
         groups.setdefault((resources.cpus, resources.mem_gb, resources.gpus), []).append(name)
-    return [PoolSpec(f"cpus{cpus}-mem{mem_gb:g}g" + (f"-gpus{gpus}" if gpus else ""), cpus, mem_gb, gpus,
-                     tuple(names)) for (cpus, mem_gb, gpus), names in groups.items()]
+    pools = []
+    for (cpus, mem_gb, gpus), names in groups.items():
+        longest = max(kinds[name].resources.time_min for name in names)
+        walltime = max(pilot.walltime_min, longest + math.ceil(pilot.margin_s / 60) + START_SLACK_MIN)
+        pools.append(PoolSpec(f"cpus{cpus}-mem{mem_gb:g}g" + (f"-gpus{gpus}" if gpus else ""), cpus, mem_gb, gpus,
+                              tuple(names), walltime))
+    return pools
 
 
 ClusterFactory = Callable[[PoolSpec], Any]  # a pool's dask cluster, not scaled yet (tests pass a LocalCluster)
@@ -118,7 +130,7 @@ def slurm_cluster(run: RunDir, settings: SlurmSettings, spec: PoolSpec) -> Any:
     if ports:
         scheduler["port"] = free_port(*ports)
         worker_args += ["--worker-port", f"{ports[0]}:{ports[1]}", "--nanny-port", f"{ports[0]}:{ports[1]}"]
-    hours, minutes = divmod(pilot.walltime_min, 60)
+    hours, minutes = divmod(spec.walltime_min, 60)
     logs = run.jobs_dir / FOLDER / LOGS
     logs.mkdir(parents=True, exist_ok=True)
     return SLURMCluster(
@@ -188,7 +200,7 @@ class PilotBackend:
         self.settings = settings
         self.pilot: PilotSettings = settings.pilot
         self.kinds = dict(kinds)
-        self.specs = pools_of(self.kinds)
+        self.specs = pools_of(self.kinds, self.pilot)
         self.pool_of_kind = {kind: spec.name for spec in self.specs for kind in spec.kinds}
         self.cluster_factory = cluster_factory or (lambda spec: slurm_cluster(run, settings, spec))
         self.on_slurm = cluster_factory is None
@@ -199,13 +211,8 @@ class PilotBackend:
         self.holding: dict[str, str] = {}  # dask key -> what `status` says of the task
         self._keys = itertools.count()
         self._last_queue_check = self._last_maintained = 0.0
-        lifetime = self.pilot.walltime_min * 60 - self.pilot.margin_s
-        longest = max(kinds.values(), key=lambda kind: kind.resources.time_min, default=None)
-        if longest is not None and longest.resources.time_min * 60 > lifetime:
-            raise BackendError(f"slurm.pilot.walltime_min={self.pilot.walltime_min} less margin_s={self.pilot.margin_s:g} "
-                               f"leaves a worker less than the {longest.resources.time_min} min a {longest.name} "
-                               "task may take (its resources.time_min): raise walltime_min")
-        self.lifetime_s = lifetime
+        # how long a pool's worker takes tasks: its walltime less the margin
+        self.lifetime_s = {spec.name: spec.walltime_min * 60.0 - self.pilot.margin_s for spec in self.specs}
         self.limits_s = {name: kind.resources.time_min * 60.0 for name, kind in self.kinds.items()}
 
     # pools ---------------------------------------------------------------------------------------
@@ -235,7 +242,7 @@ class PilotBackend:
 
     def _register_plugin(self, pool: _Pool) -> None:
         factory = WorkerFactory(str(self.run_dir.root), {kind: self.kinds[kind] for kind in pool.spec.kinds})
-        pool.client.register_plugin(RunnerPlugin(factory, self.lifetime_s, self.limits_s))
+        pool.client.register_plugin(RunnerPlugin(factory, self.lifetime_s[pool.spec.name], self.limits_s))
 
     def _wait_ready(self, pool: _Pool) -> None:
         """Until one worker of `pool` has built its runner; a worker that cannot counts as a start failure."""
@@ -294,6 +301,8 @@ class PilotBackend:
             """As many tasks to each pool as it has workers: no worker holds a task it has not started (a lost
             worker then loses one task, and a retiring one hands back none it holds unstarted)."""
             for name, pool in self.pools.items():
+                if waiting[name] and not pool.target:  # released earlier in the round; work came back
+                    pool.scale(self.pilot.workers)
                 idle = len(pool.addresses) - sum(entry.pool is pool for entry in flying.values())
                 while waiting[name] and idle > 0:
                     task, attempt = waiting[name].popleft()
@@ -303,6 +312,15 @@ class PilotBackend:
                     idle -= 1
                     self.holding[key] = f"{task.get('label') or task['kind']} (task {task['key'][:12]})"
                     future.add_done_callback(done.put)
+
+        def release_finished() -> None:
+            """A pool done with the round gives its jobs back while others still work (on a full cluster, their
+            pending jobs may be waiting for its CPUs)."""
+            busy = {name for name in self.pools if waiting[name]} | {entry.pool.spec.name for entry in flying.values()}
+            if busy:
+                for name, pool in self.pools.items():
+                    if name not in busy and pool.target:
+                        pool.scale(0)
 
         def again(task: Task, attempt: int) -> None:
             waiting[self.pool_of_kind[task["kind"]]].appendleft((task, attempt))
@@ -341,6 +359,7 @@ class PilotBackend:
                     reason = f"its pilot worker was lost ({error})"
                 if retries.again(task, reason):
                     again(task, entry.attempt + 1)
+            release_finished()
         self._write_state()
         return retries.failures
 
@@ -350,7 +369,8 @@ class PilotBackend:
         now = self._last_maintained = time.time()
         for pool in self.pools.values():
             leaving = sum(1 for since in pool.connected_at.values()
-                          if since + self.lifetime_s - now < self.pilot.replace_early_s) if pool.target else 0
+                          if since + self.lifetime_s[pool.spec.name] - now < self.pilot.replace_early_s) \
+                if pool.target else 0
             pool.cluster.scale(pool.target + leaving)  # refills what left (dask forgets a lost worker after 5 s)
             for job_id in pool.jobs().values():
                 if job_id and job_id not in self.job_ids:

@@ -10,7 +10,8 @@
   weights' magnitude scores for the targets still to come.
 - independent mode: `repair`: the combined masks evaluated; while over the ceiling, `population` candidates
   in parallel, each restoring more of every target's pruned genes (largest magnitude first) the more the target
-  hurt alone; the least restored within the ceiling is kept (else the most restored, and another round).
+  hurt alone; if one is within the ceiling, a finer round of `population` candidates between it and the one
+  before it, and the least restored within the ceiling is kept; if none is, the most restored, and another round.
 - `final`: a training trial holding all masks (`final_steps` updates; 0 still writes the masked model), and
   its evaluation. Its model is what export writes.
 
@@ -72,6 +73,9 @@ class LayerGaStrategy:
         self.sparsities: dict[str, float] = state.get("sparsities", {})  # target -> sparsity of its chosen mask
         self.hurt: dict[str, float] = state.get("hurt", {})  # target -> the WER increase its search's mask made
         self.repairs: int = state.get("repairs", 0)
+        # the restoration scales the finer repair round spans (the last one over and the first one within the
+        # ceiling of the coarse round); None while coarse rounds go on
+        self.repair_span: list[float] | None = state.get("repair_span")
         self.final: dict[str, Any] | None = state.get("final")  # {"key", "metrics"} of the final evaluation
         self.failed: str | None = state.get("failed")
         self.searches: dict[str, Search] = {}
@@ -92,8 +96,8 @@ class LayerGaStrategy:
         return {"targets": self.targets, "stage": self.stage, "round": self.round, "baseline": self.baseline,
                 "genes": self.genes,
                 "magnitude": self.magnitude, "weights": self.weights, "chosen": self.chosen, "errors": self.errors,
-                "sparsities": self.sparsities, "hurt": self.hurt, "repairs": self.repairs, "final": self.final, "failed": self.failed,
-                "summary": self.summary(),
+                "sparsities": self.sparsities, "hurt": self.hurt, "repairs": self.repairs, "repair_span": self.repair_span,
+                "final": self.final, "failed": self.failed, "summary": self.summary(),
                 "searches": {t: s.state_dict(self._store) for t, s in self.searches.items()}}
 
     def _store(self, mask: np.ndarray) -> str:
@@ -199,10 +203,18 @@ class LayerGaStrategy:
                   "freeze_feature_encoder": s.freeze_feature_encoder, "seed": self.seed}
         return Trial("train", params, label)
 
+    def _repair_scales(self) -> list[float]:
+        """The restoration scale of each candidate of a repair round: j/n for j = 1..n in a coarse round, n steps
+        across `repair_span` in a finer one (its last, the coarse round's first within the ceiling, comes from
+        the store)."""
+        steps = self.settings.population
+        low, high = self.repair_span or (0.0, 1.0)
+        return [low + (high - low) * step / steps for step in range(1, steps + 1)]
+
     def _repair_candidates(self) -> list[dict[str, str | None]]:
-        """The combined masks as they stand (first repair round); then `population` variants, the j-th of n
-        restoring in every pruned target j/n of its pruned genes scaled by how much the target hurt alone (its
-        search's WER increase over the worst's), the highest-scored genes first."""
+        """The combined masks as they stand (first repair round); then a variant per scale s, restoring in every
+        pruned target the share s of its pruned genes scaled by how much the target hurt alone (its search's WER
+        increase over the worst's), the highest-scored genes first."""
         if self.repairs == 0:
             return [dict(self.chosen)]
         pruned = {t: self._load(d) for t, d in sorted(self.chosen.items()) if d is not None}
@@ -212,12 +224,11 @@ class LayerGaStrategy:
         finite = [h for h in hurt.values() if h != float("inf")]
         hurt = {t: h if h != float("inf") else max(finite, default=1.0) for t, h in hurt.items()}
         worst = max(hurt.values())
-        steps = self.settings.population
         variants = []
-        for step in range(1, steps + 1):
+        for scale in self._repair_scales():
             variant = dict(self.chosen)
             for target, mask in pruned.items():
-                share = min(1.0, step / steps * hurt[target] / worst)
+                share = min(1.0, scale * hurt[target] / worst)
                 count = int((~mask).sum())
                 restored = at_density(mask, self.scores(target), count - round(share * count))
                 variant[target] = None if restored.all() else self._store(restored)
@@ -285,9 +296,17 @@ class LayerGaStrategy:
         self.sparsities[target] = 0.0 if mask is None else sparsity(mask)
 
     def _tell_repair(self, outcomes: Sequence[Outcome]) -> None:
-        """The least restored variant within the ceiling; if none is, the most restored, to repair further."""
+        """After a coarse round with a variant within the ceiling, a finer round between it and the one before;
+        after a finer round, the least restored variant within the ceiling; if none is, the most restored, to
+        repair further."""
         errors = [o.value if o.ok and o.value is not None else float("inf") for o in outcomes]
         within = [i for i, error in enumerate(errors) if error <= self.ceiling]
+        if within and self.repairs > 0 and self.repair_span is None and self.settings.population > 1:
+            scales = self._repair_scales()
+            self.repair_span = [scales[within[0] - 1] if within[0] else 0.0, scales[within[0]]]
+            self.repairs += 1
+            return
+        self.repair_span = None
         index = within[0] if within else len(errors) - 1
         for target, digest in self._asked[index].items():
             if digest != self.chosen[target]:

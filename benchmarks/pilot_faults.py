@@ -1,0 +1,111 @@
+"""A pilot-mode search through faults ends as an uninterrupted one: one worker job is scancelled mid-task and the
+workers reach their soft walltime (and are replaced) during the search.
+
+    python benchmarks/pilot_faults.py [--generations 80] [--walltime-min 2] [--runs-dir DIR] [--json OUT.json]
+
+Both runs are `gridprune run configs/demo.yaml` on example.hrl with the same seed: the reference on the local
+backend, the other on the test Slurm (`bash slurm/testcluster.sh start` first) in pilot mode with 2 workers of
+1 CPU whose jobs last `--walltime-min` minutes with no margin (every task of the kind may take its `time_min`,
+1 minute, which a fresh worker always has), so that each worker retires about `walltime_min - 1` minutes into
+the search at the latest. Once generation 3 is done, the busy worker job the master's state file names first is
+scancelled. Reported: whether the checkpoints (best, population) and the per-generation best and mean agree,
+the evaluations each trial got (from the attempt logs), the tasks whose worker was lost (the only ones allowed a
+second evaluation), the tasks handed back at a soft walltime, and the worker jobs started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import REPO, write_json
+
+from gridprune.backends.slurm.attempts import read_attempts
+from gridprune.backends.slurm.pilot_state import read_pools
+from gridprune.store import RunDir
+
+DEMO = ["--set", "data=wav_files_example/example.hrl", "--set", "heldout=wav_files_example/heldout.hrl",
+        "--set", "local.threads_per_worker=1", "--set", "local.workers=2", "--set", "slurm.cpus_per_task=1",
+        "--set", "slurm.mem_gb=2", "--set", "slurm.time_min=1"]
+
+
+def gridprune(*args: str, wait: bool = True) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "gridprune.cli", *args], cwd=REPO, stdout=subprocess.DEVNULL)
+    if wait and proc.wait():
+        raise SystemExit(f"gridprune {' '.join(args)} failed")
+    return proc
+
+
+def generations_done(run_dir: Path) -> int:
+    path = run_dir / "checkpoint.json"
+    return json.loads(path.read_text())["round"] if path.is_file() else 0
+
+
+def cancel_a_busy_worker(run_dir: Path, after: int) -> str:
+    """scancel the first busy worker job once `after` generations are done; its id."""
+    while True:
+        if generations_done(run_dir) >= after and (run_dir / "jobs" / "slurm" / "pilots.json").is_file():
+            busy = [worker for pool in read_pools(RunDir.open(run_dir)).get("pools", [])
+                    for worker in pool["workers"] if worker["task"] and worker["job_id"]]
+            if busy:
+                subprocess.run(["scancel", busy[0]["job_id"]], check=True)
+                return busy[0]["job_id"]
+        time.sleep(0.2)
+
+
+def history(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--generations", type=int, default=80)
+    parser.add_argument("--walltime-min", type=int, default=2)
+    parser.add_argument("--runs-dir", type=Path, help="default: a new folder under /tmp")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    runs = args.runs_dir or Path(tempfile.mkdtemp(prefix="gridprune-pilot-faults-"))
+    settings = [*DEMO, "--set", f"ga.generations={args.generations}"]
+    reference, faulted = runs / "local", runs / "pilot"
+    if not (reference / "best").is_dir():
+        gridprune("run", "configs/demo.yaml", "--run-dir", str(reference), "--backend", "local", *settings)
+    master = gridprune("run", "configs/demo.yaml", "--run-dir", str(faulted), "--backend", "slurm", *settings,
+                       "--set", "slurm.mode=pilot", "--set", "slurm.pilot.workers=2",
+                       "--set", "slurm.pilot.interface=lo", "--set", f"slurm.pilot.walltime_min={args.walltime_min}",
+                       "--set", "slurm.pilot.margin_s=0", wait=False)
+    cancelled = cancel_a_busy_worker(faulted, after=3)
+    if master.wait():
+        raise SystemExit("the pilot run failed")
+
+    run = RunDir.open(faulted)
+    keys = {key for path in (faulted / "generations").glob("*.json") for key in json.loads(path.read_text())["keys"]}
+    evaluations = {key: sum(1 for a in read_attempts(run, key) if a["error"] is None) for key in keys}
+    rows, reference_rows = history(faulted), history(reference)
+    same = ["best", "mean", "worst", "best_so_far"]
+    summary = {
+        "generations": args.generations, "walltime_min": args.walltime_min, "cancelled_job": cancelled,
+        "same_checkpoint": json.loads((faulted / "checkpoint.json").read_text()) ==
+        json.loads((reference / "checkpoint.json").read_text()),
+        "same_history": [{k: r[k] for k in same} for r in rows] == [{k: r[k] for k in same} for r in reference_rows],
+        "trials": len(keys),
+        "evaluated_once": sum(1 for n in evaluations.values() if n == 1),
+        "evaluated_twice_or_more": sum(1 for n in evaluations.values() if n > 1),
+        "never_evaluated": sum(1 for n in evaluations.values() if n == 0),
+        "workers_lost": sum(r.get("workers_lost", 0) for r in rows),
+        "handed_back": sum(r.get("handed_back", 0) for r in rows),
+        "worker_jobs": len(read_pools(run)["job_ids"]),
+        "seconds": sum(r["seconds"] for r in rows), "reference_seconds": sum(r["seconds"] for r in reference_rows),
+    }
+    for key, value in summary.items():
+        print(f"{key:>26}: {value}")
+    write_json(args.json, {**summary, "runs": str(runs)})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
