@@ -44,9 +44,13 @@ def recorded_pilot_jobs(run: RunDir) -> list[str]:
 
 
 def describe_pools(run: RunDir) -> list[str]:
-    """`status` while the master runs: one line per pool, then one per busy worker."""
+    """`status` while the master runs: one line per pool, then one per busy worker (nothing if the state was
+    written by an earlier master)."""
+    state, master = read_pools(run), run.master_info() or {}
+    if state.get("master") != master.get("pid"):
+        return []
     lines = []
-    for pool in read_pools(run).get("pools", []):
+    for pool in state.get("pools", []):
         workers = pool.get("workers", [])
         running = [w for w in workers if w.get("connected")]
         busy = [w for w in running if w.get("task")]

@@ -23,8 +23,8 @@ from gridprune.backends.slurm.attempts import record_attempt
 from gridprune.engine import Task, TaskRunner, WorkerFactory
 
 PLUGIN = "gridprune-runner"
-HANDED_BACK = "handed back"
-_SETTLED = ("memory", "released", "error", "forgotten")  # task states that hold no work on a worker  # what a task returns when its worker is too close to its time limit to run it
+HANDED_BACK = "handed back"  # what a task returns when its worker is too close to its time limit to run it
+_SETTLED = ("memory", "released", "error", "forgotten")  # task states that hold no work on a worker
 
 
 class WorkerStartError(RuntimeError):
@@ -39,7 +39,7 @@ class RunnerPlugin(WorkerPlugin):
     def __init__(self, factory: WorkerFactory, lifetime_s: float | None, limits_s: dict[str, float]):
         self.factory = factory
         self.lifetime_s = lifetime_s  # how long after its start the worker must have finished its last task
-        self.limits_s = limits_s  # kind -> how long its first task on a worker may take (its time limit)
+        self.limits_s = limits_s  # kind -> how long a task of it may take before this worker ran one (its limit)
 
     def setup(self, worker: Any) -> None:
         self.worker = worker
