@@ -33,3 +33,13 @@ def slurm_cluster():
             pytest.fail(f"the Slurm test cluster is required in CI: {reason}")
         pytest.skip(f"Slurm tests skipped: {reason}")
     yield CLUSTER_SCRIPT
+
+
+@pytest.fixture(scope="session")
+def local_reference(tmp_path_factory):
+    """The small demo search on the local backend, which both Slurm modes' runs are compared with."""
+    from test_slurm import SMALL_DEMO, gridprune
+
+    run_dir = tmp_path_factory.mktemp("local") / "run"
+    gridprune("run", "configs/demo.yaml", "--run-dir", run_dir, "--backend", "local", *SMALL_DEMO)
+    return run_dir

@@ -234,3 +234,10 @@ def test_json_state_is_plain(make_backend, tmp_path):
     backend, run = make_backend(kinds_of(tmp_path))
     backend.run(tasks_of(range(2)), lambda task: None)
     json.loads((run.jobs_dir / "slurm" / "pilots.json").read_text())
+
+
+def test_resume_may_resize_the_pools():
+    from gridprune.run_changes import refusal
+
+    assert refusal("slurm.pilot.workers", "ga_blocks") is None and refusal("slurm.mode", "layer_ga") is None
+    assert refusal("seed", "ga_blocks") is not None

@@ -17,15 +17,7 @@ import pytest
 pytest.importorskip("dask_jobqueue")
 
 from test_pilot_backend import Marking, attempts, kinds_of, tasks_of  # noqa: E402
-from test_slurm import (  # noqa: E402, F401 (local_reference: the local run to compare with)
-    ROOT,
-    SMALL_DEMO,
-    all_keys,
-    gridprune,
-    local_reference,
-    read_checkpoint,
-    wait_for,
-)
+from test_slurm import ROOT, SMALL_DEMO, all_keys, gridprune, read_checkpoint, wait_for  # noqa: E402
 
 from gridprune.backends.slurm.attempts import read_attempts  # noqa: E402
 from gridprune.backends.slurm.pilot_state import read_pools  # noqa: E402
@@ -78,7 +70,7 @@ def slurm_backend(slurm_cluster, tmp_path, monkeypatch):
     wait_for(lambda: not pilot_jobs(tmp_path), 60, "the test's worker jobs to leave the queue")
 
 
-def test_pilot_search_equals_the_local_search_on_one_job_per_worker(slurm_cluster, local_reference, tmp_path):  # noqa: F811
+def test_pilot_search_equals_the_local_search_on_one_job_per_worker(slurm_cluster, local_reference, tmp_path):
     run_dir = tmp_path / "run"
     gridprune("run", "configs/demo.yaml", "--run-dir", run_dir, "--backend", "slurm", *SMALL_DEMO, *PILOT)
     assert read_checkpoint(run_dir) == read_checkpoint(local_reference)

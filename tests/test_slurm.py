@@ -6,8 +6,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from factories import make_checkpoint, write_dataset
 from gridprune.backends.slurm import SlurmSettings
 from gridprune.backends.slurm.arrays import SlurmBackend
@@ -81,13 +79,6 @@ def assert_each_result_evaluated_once(run_dir: Path):
         assert run.read_result(key)["status"] == "ok"
         successes = [a for a in read_attempts(run, key) if a["error"] is None]
         assert len(successes) == 1, f"{key} was evaluated {len(successes)} times"
-
-
-@pytest.fixture(scope="module")
-def local_reference(tmp_path_factory):
-    run_dir = tmp_path_factory.mktemp("local") / "run"
-    gridprune("run", "configs/demo.yaml", "--run-dir", run_dir, "--backend", "local", *SMALL_DEMO)
-    return run_dir
 
 
 def test_slurm_search_equals_the_local_search(slurm_cluster, local_reference, tmp_path):

@@ -341,6 +341,8 @@ class PilotBackend:
             handed_back = status == "finished" and future.result() == HANDED_BACK
             tb = future.traceback() if error is not None else None
             future.release()
+            if isinstance(error, KilledWorker):
+                self.counters["workers_lost"] += 1
             if status == "finished" and not handed_back:
                 on_done(task)
             elif handed_back:
@@ -355,7 +357,6 @@ class PilotBackend:
                 reason = ("".join(traceback.format_exception(type(error), error, tb)) if error is not None
                           else f"its future was {status}")
                 if isinstance(error, KilledWorker):
-                    self.counters["workers_lost"] += 1
                     reason = f"its pilot worker was lost ({error})"
                 if retries.again(task, reason):
                     again(task, entry.attempt + 1)
