@@ -154,14 +154,14 @@ def test_two_pools_with_different_resources_run_in_one_run(slurm_backend, tmp_pa
 def test_a_killed_master_is_resumed_on_a_new_pool_without_evaluating_twice(slurm_cluster, tmp_path):
     run_dir = tmp_path / "run"
     master = subprocess.Popen([sys.executable, "-m", "gridprune.cli", "run", "configs/demo.yaml", "--run-dir",
-                               str(run_dir), "--backend", "slurm", *SMALL_DEMO, *PILOT, "--set", "ga.generations=4"],
+                               str(run_dir), "--backend", "slurm", *SMALL_DEMO, *PILOT, "--set", "ga.generations=3"],
                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for(lambda: (read_checkpoint(run_dir) or {}).get("round", 0) >= 1, 300, "generation 0")
     master.send_signal(signal.SIGKILL)
     master.wait()
     old = set(read_pools(RunDir.open(run_dir))["job_ids"])
     gridprune("resume", run_dir)
-    assert read_checkpoint(run_dir)["round"] == 4
+    assert read_checkpoint(run_dir)["round"] == 3
     run = RunDir.open(run_dir)
     new = set(read_pools(run)["job_ids"]) - old
     assert new and not pilot_jobs(tmp_path)
