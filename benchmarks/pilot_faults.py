@@ -59,10 +59,6 @@ def cancel_a_busy_worker(run_dir: Path, after: int) -> str:
         time.sleep(0.2)
 
 
-def history(run_dir: Path) -> list[dict]:
-    return [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--generations", type=int, default=20)
@@ -88,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     # a worker lost after it stored a result but before it logged the evaluation still evaluated it once
     evaluations = {key: max(sum(1 for a in read_attempts(run, key) if a["error"] is None),
                             int((run.read_result(key) or {}).get("status") == "ok")) for key in keys}
-    rows, reference_rows = history(faulted), history(reference)
+    rows, reference_rows = run.read_history(), RunDir.open(reference).read_history()
     same = ["best", "mean", "worst", "best_so_far"]
     summary = {
         "generations": args.generations, "population": args.population, "cancelled_job": cancelled,

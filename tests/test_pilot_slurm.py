@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("dask_jobqueue")
 
 from test_pilot_backend import Marking, attempts, kinds_of, tasks_of  # noqa: E402
-from test_slurm import ROOT, SMALL_DEMO, all_keys, gridprune, read_checkpoint, wait_for  # noqa: E402
+from test_slurm import ROOT, SMALL_DEMO, _sacct_state, all_keys, gridprune, read_checkpoint, wait_for  # noqa: E402
 
 from gridprune.backends.slurm.attempts import read_attempts  # noqa: E402
 from gridprune.backends.slurm.pilot_state import read_pools  # noqa: E402
@@ -130,11 +130,6 @@ def test_a_worker_at_its_soft_walltime_retires_and_is_replaced(slurm_backend, tm
     state = wait_for(lambda: _sacct_state(first) if _sacct_state(first) not in ("", "RUNNING") else None, 60,
                      "the retired worker's job to end")
     assert state == "COMPLETED"  # it left on its own: nothing was cut
-
-
-def _sacct_state(job_id: str) -> str:
-    out = subprocess.run(["sacct", "-n", "-X", "-P", "-j", job_id, "-o", "State"], capture_output=True, text=True)
-    return out.stdout.strip().split("\n")[0].split()[0] if out.stdout.strip() else ""
 
 
 def test_two_pools_with_different_resources_run_in_one_run(slurm_backend, tmp_path):

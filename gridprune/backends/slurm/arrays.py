@@ -15,19 +15,19 @@ the master reads back is a pickle: results, errors and bookkeeping are JSON.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import subprocess
 import time
-import traceback
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 import submitit
 from submitit.helpers import Checkpointable
 
-from gridprune.backends.slurm.attempts import last_error, record_attempt
+from gridprune.backends.slurm.attempts import last_error, logged_attempt
 from gridprune.backends.slurm.settings import FOLDER, IN_FLIGHT, SlurmSettings
 from gridprune.engine import (
     BackendError,
@@ -78,13 +78,8 @@ class ChunkJob(Checkpointable):
             return
         handler = self.factory(int(os.environ.get("SLURM_CPUS_PER_TASK", "1")))
         for task in todo:
-            started = time.time()
-            try:
-                handler(task)
-                error = None
-            except Exception:
-                error = traceback.format_exc()
-            record_attempt(run, task["key"], started, error)
+            with contextlib.suppress(Exception), logged_attempt(run, task["key"]):
+                handler(task)  # one that raises is logged and resubmitted by the master
 
 
 @dataclass

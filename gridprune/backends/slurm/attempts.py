@@ -9,8 +9,11 @@ from __future__ import annotations
 import os
 import socket
 import time
+import traceback
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from gridprune.backends.slurm.settings import FOLDER
 from gridprune.store import RunDir, atomic_write_json, read_json
@@ -28,6 +31,18 @@ def record_attempt(run: RunDir, key: str, started: float, error: str | None) -> 
         "key": key, "job_id": os.environ.get("SLURM_JOB_ID"), "host": socket.gethostname(),
         "started_at": started, "seconds": time.time() - started, "error": error,
     })
+
+
+@contextmanager
+def logged_attempt(run: RunDir, key: str) -> Iterator[None]:
+    """Log the evaluation of `key` that the block runs, with its traceback if it raises (which goes on)."""
+    started = time.time()
+    try:
+        yield
+    except Exception:
+        record_attempt(run, key, started, traceback.format_exc())
+        raise
+    record_attempt(run, key, started, None)
 
 
 def read_attempts(run: RunDir, key: str) -> list[dict]:

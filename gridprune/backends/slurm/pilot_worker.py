@@ -19,7 +19,7 @@ from typing import Any
 from distributed import WorkerPlugin, get_worker
 from tornado.ioloop import PeriodicCallback
 
-from gridprune.backends.slurm.attempts import record_attempt
+from gridprune.backends.slurm.attempts import logged_attempt
 from gridprune.engine import Task, TaskRunner, WorkerFactory
 
 PLUGIN = "gridprune-runner"
@@ -89,12 +89,8 @@ class RunnerPlugin(WorkerPlugin):
         if self.runner.run.has_result(task["key"]):
             return None  # a late duplicate: the first result stands
         started = time.time()
-        try:
+        with logged_attempt(self.runner.run, task["key"]):
             self.runner(task)
-        except Exception:
-            record_attempt(self.runner.run, task["key"], started, traceback.format_exc())
-            raise
-        record_attempt(self.runner.run, task["key"], started, None)
         self.longest[kind] = max(self.longest.get(kind, 0.0), time.time() - started)
         return None
 

@@ -190,6 +190,11 @@ class _InFlight:
     pool: _Pool
     future: Any
 
+    @property
+    def label(self) -> str:
+        """What `status` says of the task."""
+        return f"{self.task.get('label') or self.task['kind']} (task {self.task['key'][:12]})"
+
 
 class PilotBackend:
     """Runs tasks on pools of pilot workers; `settings` is the config's `slurm:` section."""
@@ -208,7 +213,7 @@ class PilotBackend:
         self.parallelism = self.pilot.workers
         self.counters = {"pilot_jobs": 0, "workers_lost": 0, "start_failures": 0, "handed_back": 0}
         self.job_ids: list[str] = recorded_pilot_jobs(run)
-        self.holding: dict[str, str] = {}  # dask key -> what `status` says of the task
+        self.in_flight: dict[str, _InFlight] = {}  # dask key -> the task submitted under it
         self._keys = itertools.count()
         self._last_queue_check = self._last_maintained = 0.0
         # how long a pool's worker takes tasks: its walltime less the margin
@@ -235,7 +240,7 @@ class PilotBackend:
         for pool in self.pools.values():
             if any(self.kinds[kind].at_start for kind in pool.spec.kinds):
                 pool.scale(self.pilot.workers)
-        self._write_state()
+        self._maintain(force=True)
         for pool in self.pools.values():
             if pool.target:
                 self._wait_ready(pool)
@@ -250,7 +255,7 @@ class PilotBackend:
             future = pool.client.submit(runner_ready, pure=False, key=f"gridprune-ready-{next(self._keys)}")
             while not future.done():
                 time.sleep(0.2)
-                self._maintain()
+                self._maintain()  # at most every poll_interval_s
             error = future.exception() if future.status == "error" else None
             future.release()
             if error is None:
@@ -292,7 +297,7 @@ class PilotBackend:
             pool.scale(self.pilot.workers if pool.spec.name in wanted else 0)
         retries = Retries(self.settings.max_retries, retry_means="resubmitting")
         done: queue.Queue = queue.Queue()
-        flying: dict[str, _InFlight] = {}
+        flying = self.in_flight = {}
         waiting = {name: deque() for name in self.pools}  # (task, attempt) per pool, not given out yet
         for task in tasks:
             waiting[self.pool_of_kind[task["kind"]]].append((task, 1))
@@ -310,7 +315,6 @@ class PilotBackend:
                     future = pool.client.submit(run_task, {**task, "attempt": attempt}, key=key, pure=False)
                     flying[key] = _InFlight(task, attempt, pool, future)
                     idle -= 1
-                    self.holding[key] = f"{task.get('label') or task['kind']} (task {task['key'][:12]})"
                     future.add_done_callback(done.put)
 
         def release_finished() -> None:
@@ -325,24 +329,22 @@ class PilotBackend:
         def again(task: Task, attempt: int) -> None:
             waiting[self.pool_of_kind[task["kind"]]].appendleft((task, attempt))
 
-        self._maintain()
+        self._maintain(force=True)
         while flying or any(waiting.values()):
-            if time.time() - self._last_maintained >= self.settings.poll_interval_s:
-                self._maintain()
+            self._maintain()
             give_out()
             try:
                 future = done.get(timeout=self.settings.poll_interval_s)
             except queue.Empty:
                 continue
             entry = flying.pop(future.key)
-            self.holding.pop(future.key, None)
             task, status = entry.task, future.status
             error = future.exception() if status == "error" else None
             handed_back = status == "finished" and future.result() == HANDED_BACK
             tb = future.traceback() if error is not None else None
             future.release()
-            if isinstance(error, KilledWorker):
-                self.counters["workers_lost"] += 1
+            lost = isinstance(error, KilledWorker)
+            self.counters["workers_lost"] += lost
             if status == "finished" and not handed_back:
                 on_done(task)
             elif handed_back:
@@ -354,75 +356,78 @@ class PilotBackend:
                 self._start_failed(entry.pool, str(error))
                 again(task, entry.attempt)  # not the task's fault
             else:
-                reason = ("".join(traceback.format_exception(type(error), error, tb)) if error is not None
+                reason = (f"its pilot worker was lost ({error})" if lost
+                          else "".join(traceback.format_exception(type(error), error, tb)) if error is not None
                           else f"its future was {status}")
-                if isinstance(error, KilledWorker):
-                    reason = f"its pilot worker was lost ({error})"
                 if retries.again(task, reason):
                     again(task, entry.attempt + 1)
             release_finished()
-        self._write_state()
+        self._maintain(force=True)
         return retries.failures
 
-    def _maintain(self) -> None:
-        """Keep each pool at its size (plus the early replacements of workers close to their soft walltime),
-        notice worker jobs that ended before they connected, write the state."""
-        now = self._last_maintained = time.time()
+    def _maintain(self, force: bool = False) -> None:
+        """At most every `poll_interval_s` (unless forced), with one look at each pool's jobs and workers: keep
+        the pool at its size (plus the early replacements of workers close to their soft walltime), notice
+        worker jobs that ended before they connected (every `sacct_interval_s`), write the state `status`
+        reads."""
+        now = time.time()
+        if not force and now - self._last_maintained < self.settings.poll_interval_s:
+            return
+        self._last_maintained = now
+        queued = None
+        if self.on_slurm and now - self._last_queue_check >= self.settings.sacct_interval_s:
+            self._last_queue_check = now
+            try:
+                queued = {job.id for job in user_jobs()}
+            except (OSError, TimeoutError) as exc:
+                log.warning("cannot list the pilot jobs: %s", exc)
+        states = []
         for pool in self.pools.values():
+            jobs, connected = pool.jobs(), self._connected(pool)
+            pool.addresses = [info["address"] for info in connected.values() if info.get("status") == "running"]
+            pool.connected_at = {info["address"]: pool.connected_at.get(info["address"], now)
+                                 for info in connected.values()}
+            pool.connected_jobs.update(job_id for name, job_id in jobs.items() if job_id and name in connected)
             leaving = sum(1 for since in pool.connected_at.values()
                           if since + self.lifetime_s[pool.spec.name] - now < self.pilot.replace_early_s) \
                 if pool.target else 0
             pool.cluster.scale(pool.target + leaving)  # refills what left (dask forgets a lost worker after 5 s)
-            for job_id in pool.jobs().values():
+            for job_id in jobs.values():
                 if job_id and job_id not in self.job_ids:
                     self.job_ids.append(job_id)
                     self.counters["pilot_jobs"] += 1
-        if self.on_slurm and now - self._last_queue_check >= self.settings.sacct_interval_s:
-            self._last_queue_check = now
-            self._check_unconnected()
-        self._write_state()
+            if queued is not None:
+                self._drop_unconnected(pool, jobs, connected, queued)
+            states.append(self._pool_state(pool, jobs, connected))
+        write_pools(self.run_dir, states, self.job_ids, os.getpid())
 
     def _connected(self, pool: _Pool) -> dict[str, dict[str, Any]]:
         """Worker name -> the scheduler's info on it (and its "address"), for the pool's connected workers."""
         return {str(info.get("name")): {**info, "address": address}
                 for address, info in pool.client.scheduler_info()["workers"].items()}
 
-    def _check_unconnected(self) -> None:
+    def _drop_unconnected(self, pool: _Pool, jobs: dict[str, str | None], connected: dict[str, Any],
+                          queued: set[str]) -> None:
         """A worker job Slurm no longer lists that never connected failed to start: drop it so that the pool
         submits another, and count it."""
-        try:
-            queued = {job.id for job in user_jobs()}
-        except (OSError, TimeoutError) as exc:
-            log.warning("cannot list the pilot jobs: %s", exc)
-            return
-        for pool in self.pools.values():
-            connected = self._connected(pool)
-            for name, job_id in pool.jobs().items():
-                if job_id and job_id not in pool.connected_jobs and name not in connected and job_id not in queued:
-                    pool.cluster.loop.add_callback(pool.cluster.workers.pop, name, None)
-                    self._start_failed(pool, f"worker job {job_id} ended before it reached the master (its log: "
-                                             f"{self.run_dir.jobs_dir / FOLDER / LOGS}/{JOB_NAME}{pool.spec.name}-"
-                                             f"{job_id}.err)")
+        for name, job_id in jobs.items():
+            if job_id and job_id not in pool.connected_jobs and name not in connected and job_id not in queued:
+                pool.cluster.loop.add_callback(pool.cluster.workers.pop, name, None)
+                self._start_failed(pool, f"worker job {job_id} ended before it reached the master (its log: "
+                                         f"{self.run_dir.jobs_dir / FOLDER / LOGS}/{JOB_NAME}{pool.spec.name}-"
+                                         f"{job_id}.err)")
 
-    def _write_state(self) -> None:
-        pools = []
-        for pool in self.pools.values():
-            connected = self._connected(pool)
-            pool.addresses = [info["address"] for info in connected.values() if info.get("status") == "running"]
-            processing = pool.client.processing() if connected else {}
-            pool.connected_at = {info["address"]: pool.connected_at.get(info["address"], time.time())
-                                 for info in connected.values()}
-            workers = []
-            for name, job_id in pool.jobs().items():
-                info = connected.get(name)
-                held = [self.holding.get(key, key) for key in processing.get(info["address"], [])] if info else []
-                if info and job_id:
-                    pool.connected_jobs.add(job_id)
-                workers.append({"name": name, "job_id": job_id, "connected": info is not None,
-                                "host": info.get("host") if info else None, "task": held[0] if held else None})
-            pools.append({"name": pool.spec.name, "kinds": list(pool.spec.kinds), "target": pool.target,
-                          "workers": workers})
-        write_pools(self.run_dir, pools, self.job_ids, os.getpid())
+    def _pool_state(self, pool: _Pool, jobs: dict[str, str | None], connected: dict[str, Any]) -> dict[str, Any]:
+        """A pool as `status` shows it: its kinds, size, and each worker job with the task it holds."""
+        processing = pool.client.processing() if connected else {}
+        workers = []
+        for name, job_id in jobs.items():
+            info = connected.get(name)
+            held = [self.in_flight[key].label if key in self.in_flight else key
+                    for key in processing.get(info["address"], [])] if info else []
+            workers.append({"name": name, "job_id": job_id, "connected": info is not None,
+                            "host": info.get("host") if info else None, "task": held[0] if held else None})
+        return {"name": pool.spec.name, "kinds": list(pool.spec.kinds), "target": pool.target, "workers": workers}
 
     def close(self) -> None:
         """Close every pool: its workers' jobs are cancelled (scancel of this run's own jobs only)."""
@@ -436,6 +441,6 @@ class PilotBackend:
             if ids and self.on_slurm:
                 subprocess.run(["scancel", *ids], capture_output=True, check=False)
         self.pools.clear()
-        self.holding.clear()
+        self.in_flight = {}
         write_pools(self.run_dir, [], self.job_ids, os.getpid())
 
