@@ -374,7 +374,8 @@ class PilotBackend:
         if not force and now - self._last_maintained < self.settings.poll_interval_s:
             return
         self._last_maintained = now
-        queued = None
+        looks = [(pool, pool.jobs(), self._connected(pool)) for pool in self.pools.values()]
+        queued = None  # listed after the look: a job sbatch answered for by then is listed unless it ended
         if self.on_slurm and now - self._last_queue_check >= self.settings.sacct_interval_s:
             self._last_queue_check = now
             try:
@@ -382,8 +383,7 @@ class PilotBackend:
             except (OSError, TimeoutError) as exc:
                 log.warning("cannot list the pilot jobs: %s", exc)
         states = []
-        for pool in self.pools.values():
-            jobs, connected = pool.jobs(), self._connected(pool)
+        for pool, jobs, connected in looks:
             pool.addresses = [info["address"] for info in connected.values() if info.get("status") == "running"]
             pool.connected_at = {info["address"]: pool.connected_at.get(info["address"], now)
                                  for info in connected.values()}
