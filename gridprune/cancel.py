@@ -14,6 +14,8 @@ import os
 import signal
 import socket
 import time
+from pathlib import Path
+from typing import Protocol
 
 from gridprune.backends import BACKENDS
 from gridprune.backends.slurm.masters import cancel_master_job
@@ -22,7 +24,15 @@ from gridprune.errors import GridpruneError
 from gridprune.store import RunDir
 
 
-def _wait_until_free(run: RunDir, seconds: float) -> bool:
+class Locked(Protocol):
+    """A directory one master holds the lock of: a run directory, or a compare directory."""
+
+    root: Path
+
+    def master_alive(self) -> bool: ...
+
+
+def _wait_until_free(run: Locked, seconds: float) -> bool:
     deadline = time.time() + seconds
     while run.master_alive():
         if time.time() >= deadline:
@@ -39,7 +49,7 @@ def cancel_run(run: RunDir, wait_s: float = 60.0) -> list[str]:
             raise GridpruneError(f"cancelled the master job of {run.root}, but the master still holds the lock "
                                  f"{wait_s:.0f} s later; if its node died, the shared filesystem frees the lock "
                                  "once it notices (NFSv4: about 90 s)")
-        done.append(_stop_local_master(run, run.master_info() or {}, wait_s))
+        done.append(stop_local_master(run, run.master_info() or {}, wait_s))
     if run.master_alive():  # a `resume` took the run in between: its work is not ours to stop
         raise GridpruneError(f"a new master took {run.root} while it was being cancelled; cancel again to stop it")
     try:
@@ -62,7 +72,7 @@ def _cancel_master_job(run: RunDir, wait_s: float) -> list[str]:
     return [f"cancelled master job {', '.join(ids)}"]
 
 
-def _stop_local_master(run: RunDir, info: dict, wait_s: float) -> str:
+def stop_local_master(run: Locked, info: dict, wait_s: float) -> str:
     """SIGTERM the master process recorded in master.json (a master inside some other Slurm job included)."""
     pid, host = info.get("pid"), info.get("host")
     if not isinstance(pid, int):

@@ -39,6 +39,9 @@ EXAMPLES = {
     "export": "example:\n  gridprune export runs/demo --out pruned/demo-50 --threads 2",
     "cancel": "example:\n  gridprune cancel /shared/runs/search1",
     "methods": "examples:\n  gridprune methods\n  gridprune methods parp",
+    "compare": "examples:\n  gridprune compare configs/compare_demo.yaml\n"
+               "  gridprune compare --resume runs/compare_demo\n"
+               "  gridprune compare runs/demo runs/parp_demo --run-dir runs/demo_vs_parp",
 }
 
 
@@ -165,10 +168,13 @@ def _cmd_submit(args: argparse.Namespace) -> int:
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
+    from gridprune.compare import is_compare_dir
     from gridprune.run_setup import method_named
     from gridprune.runs import continue_run, is_exported, progress_of, repair
     from gridprune.store import RunDir
 
+    if is_compare_dir(args.run_dir):
+        return _resume_compare(args.run_dir, args)
     run = RunDir.open(args.run_dir)
     overrides = _overrides(args)
     completed, planned = progress_of(run)
@@ -188,11 +194,19 @@ def _cmd_resume(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
+    from gridprune.compare import CompareDir, is_compare_dir
+    from gridprune.compare.status import compare_status, format_compare_status
     from gridprune.run_setup import method_named
     from gridprune.runs import status_of
     from gridprune.status import format_status, plot_history, require_matplotlib
     from gridprune.store import RunDir
 
+    if is_compare_dir(args.run_dir):
+        if args.plot:
+            raise GridpruneError(f"--plot: a compare draws its plots when it finishes, into {args.run_dir}/plots")
+        summary = compare_status(CompareDir.open(args.run_dir))
+        print(json.dumps(summary, indent=2) if args.json else format_compare_status(summary))
+        return 0
     run = RunDir.open(args.run_dir)
     status = status_of(run)
     method = method_named(status["method"])
@@ -230,10 +244,18 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _cmd_cancel(args: argparse.Namespace) -> int:
     from gridprune.cancel import cancel_run
+    from gridprune.compare import CompareDir, is_compare_dir
+    from gridprune.compare.cancel import cancel_compare
     from gridprune.run_setup import round_name_of
     from gridprune.runs import progress_of
     from gridprune.store import RunDir
 
+    if is_compare_dir(args.run_dir):
+        done = cancel_compare(CompareDir.open(args.run_dir))
+        print("\n".join(done) if done else f"nothing of the compare {args.run_dir} is running")
+        if done:
+            print(f"continue with `gridprune compare --resume {args.run_dir}`")
+        return 0
     run = RunDir.open(args.run_dir)
     done = cancel_run(run)
     completed, planned = progress_of(run)
@@ -245,6 +267,62 @@ def _cmd_cancel(args: argparse.Namespace) -> int:
         print(line)
     print(f"stopped after {noun} {completed} of {planned}; continue with `gridprune resume {run.root}`")
     return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from gridprune.compare import compare_runs, is_compare_dir, start_compare
+    from gridprune.compare.config import MeasureSettings
+    from gridprune.config import Override
+
+    measure = {name: getattr(args, name) for name in ("threads", "rounds", "utterances")
+               if getattr(args, name) is not None}
+    for name, value in measure.items():
+        if value < 1:
+            raise GridpruneError(f"--{name} {value}: give 1 or more")
+    if args.remeasure and not args.resume:
+        raise GridpruneError("--remeasure goes with --resume DIR: it measures a finished compare's models again")
+    if args.resume:
+        if args.sources or measure:
+            raise GridpruneError("--resume DIR continues a compare as it was planned: give no config, run "
+                                 "directory, --threads, --rounds or --utterances with it")
+        return _resume_compare(args.resume, args)
+    if not args.sources:
+        raise GridpruneError("give a compare config (e.g. configs/compare_demo.yaml), finished run directories, or "
+                             "--resume COMPARE_DIR")
+    first = args.sources[0]
+    if len(args.sources) == 1 and is_compare_dir(first):
+        raise GridpruneError(f"{first} is a compare directory; continue it with `gridprune compare --resume {first}`")
+    if len(args.sources) == 1 and first.is_file():
+        overrides = _overrides(args) + [Override(f"measure.{name}", value, f"--{name} {value}")
+                                        for name, value in measure.items()]
+        report = start_compare(first, args.run_dir, overrides)
+    else:
+        if args.set or args.backend or args.workers is not None:
+            raise GridpruneError("--set, --backend and --workers change a compare config; a compare of finished runs "
+                                 "runs nothing on a backend")
+        report = compare_runs(args.sources, args.run_dir or Path("runs") / "compare", MeasureSettings(**measure))
+    _print_compare(report)
+    return 0
+
+
+def _resume_compare(root: Path, args: argparse.Namespace) -> int:
+    from gridprune.compare import resume_compare
+
+    _print_compare(resume_compare(root, _overrides(args), remeasure=getattr(args, "remeasure", False)))
+    return 0
+
+
+def _print_compare(report: dict) -> None:
+    """The table, then where the report and the plots are."""
+    from gridprune.compare import CompareDir
+
+    compare = CompareDir(report["compare_dir"])
+    print(compare.table_path.read_text())
+    print(f"report: {compare.report_path}")
+    for plot in report["plots"]:
+        print(f"plot:   {compare.root / plot}")
+    if not report["plots"]:
+        print("no plots: they need matplotlib (pip install 'gridprune[plot]')")
 
 
 def _print_export(report: dict) -> None:
@@ -266,7 +344,7 @@ def _print_export(report: dict) -> None:
 def _model_table(report: dict) -> list[str]:
     """The baseline, then each model of the report, the headline marked with `*`; a column no row has a
     figure in is left out."""
-    from gridprune.engine import figure
+    from gridprune.engine import figure, size_figure
 
     baseline = report["baseline"]
     columns = [
@@ -275,8 +353,8 @@ def _model_table(report: dict) -> list[str]:
         ("params", ">", lambda m: f"{m['params']:,}"),
         ("kept", ">", lambda m: f"{m['params'] / baseline['params']:.1%}"),
         ("non-zero", ">", lambda m: f"{m['nonzero_params']:,}"),
-        ("size", ">", lambda m: _size(m["bytes"])),
-        ("sparse", ">", lambda m: _size(m["sparse_bytes"])),
+        ("size", ">", lambda m: size_figure(m["bytes"])),
+        ("sparse", ">", lambda m: size_figure(m["sparse_bytes"])),
         ("WER search", ">", lambda m: figure(m["wer_search"])),
         ("WER held-out", ">", lambda m: figure(m["wer_heldout"])),
         ("speedup (rounds)", "<", _speedup),
@@ -292,13 +370,6 @@ def _model_table(report: dict) -> list[str]:
 
     marks = ["  ", *("* " if model["label"] == report["headline"] else "  " for model in report["models"])]
     return [line("  ", [header for header, _, _ in columns]), *map(line, marks, cells)]
-
-
-def _size(size: int | None) -> str:
-    """Bytes as MiB, or KiB below one MiB; "-" for none."""
-    if size is None:
-        return "-"
-    return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 2**10:.0f} KiB"
 
 
 def _speedup(model: dict) -> str:
@@ -385,6 +456,30 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "of the run, no other; waits until they are gone")
     cancel.add_argument("run_dir", type=Path)
     cancel.set_defaults(handler=_cmd_cancel)
+
+    compare = commands.add_parser(
+        "compare", help="run every method of a compare config on one model, then measure all their models together",
+        description="Run each entry of a compare config (a label, a method and its section; the model, datasets and "
+                    "backend shared) as an ordinary run inside the compare directory, one after another; then "
+                    "measure every exported model and the unpruned one together (sizes, WER on the search and "
+                    "held-out sets, speed timed in turns) into report.json, table.md (the Pareto-optimal rows "
+                    "marked) and plots/. Given finished run directories of one model instead, measure their exports.")
+    compare.add_argument("sources", nargs="*", type=Path, metavar="CONFIG | RUN_DIR",
+                         help="a compare config (YAML), or finished run directories of one model")
+    compare.add_argument("--run-dir", type=Path, metavar="DIR",
+                         help="the compare directory (default: run_dir of the config, else runs/<config name>; "
+                              "runs/compare for run directories)")
+    compare.add_argument("--resume", type=Path, metavar="DIR", help="continue the compare in DIR where it stopped")
+    compare.add_argument("--remeasure", action="store_true",
+                         help="with --resume: measure a finished compare's models again (e.g. on an idle machine)")
+    compare.add_argument("--backend", choices=backends, help="where the entries' tasks run (overrides the config)")
+    compare.add_argument("--workers", type=int, help="local worker processes (overrides local.workers)")
+    compare.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                         help="override a key the entries share, e.g. --set local.workers=4 (repeatable)")
+    compare.add_argument("--threads", type=int, help="torch threads of the measuring (default 1)")
+    compare.add_argument("--rounds", type=int, help="timing rounds (default 7)")
+    compare.add_argument("--utterances", type=int, help="utterances of the timing set (default 20)")
+    compare.set_defaults(handler=_cmd_compare)
 
     methods_command = commands.add_parser("methods", help="list the pruning methods, or one method's settings")
     methods_command.add_argument("name", nargs="?", choices=list(METHODS), help="a method's name")

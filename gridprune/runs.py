@@ -191,16 +191,17 @@ def _write_run_info(run: RunDir, info: dict) -> None:
 
 # ---------------------------------------------------------------- running
 
-def start_run(setup: RunSetup, run_dir: str | Path, info: dict, export: bool = False) -> tuple[RunDir, dict | None]:
+def start_run(setup: RunSetup, run_dir: str | Path, info: dict, export: bool = False,
+              **speed: Any) -> tuple[RunDir, dict | None]:
     """Create the run directory for `setup` (run.json: `info`) and run it to the end;
-    with `export`, export the best into RUN_DIR/best too, still as the run's master. Returns the run
-    and the export's report (None without `export`)."""
+    with `export`, export the best into RUN_DIR/best too, still as the run's master (`speed`: the export's
+    threads and rounds). Returns the run and the export's report (None without `export`)."""
     run = _claim(run_dir, info)
     with run.master_lock():
         _write_run_info(run, info)
         log.info("run directory %s", run.root)
         _run_locked(run, setup)
-        return run, export_best(run, replace_own=True, setup=setup) if export else None
+        return run, export_best(run, replace_own=True, setup=setup, **speed) if export else None
 
 
 def repair_history(run: RunDir) -> str | None:
@@ -266,10 +267,12 @@ def _failure_reasons(run: RunDir, completed: int) -> list[str]:
     return reasons
 
 
-def continue_run(run: RunDir, overrides: Sequence[str | Override] = (), export: bool = False) -> dict | None:
+def continue_run(run: RunDir, overrides: Sequence[str | Override] = (), export: bool = False,
+                 **speed: Any) -> dict | None:
     """Run (or resume) `run` to its last round, as its one master, after applying `overrides` (only those
-    `resume --set` allows); with `export`, export the best into RUN_DIR/best as its master still, and
-    return the export's report. Everything is checked under the master lock, once."""
+    `resume --set` allows); with `export`, export the best into RUN_DIR/best as its master still (`speed`: the
+    export's threads and rounds), and return the export's report. Everything is checked under the master lock,
+    once."""
     overrides = as_overrides(overrides)
     with run.master_lock():
         setup = changed_setup(run, overrides) if overrides else stored_setup(run)
@@ -278,7 +281,7 @@ def continue_run(run: RunDir, overrides: Sequence[str | Override] = (), export: 
             record_changes(run, setup, overrides)
             _resize(run, setup.method, setup.settings)
         _run_locked(run, setup)
-        return export_best(run, replace_own=True, setup=setup) if export else None
+        return export_best(run, replace_own=True, setup=setup, **speed) if export else None
 
 
 def _resize(run: RunDir, method: Method, settings: Any) -> None:

@@ -33,7 +33,7 @@ from gridprune.engine.kinds import (Handler, HandlerFactory, Resources, Task, Ta
                                     with_resources)
 from gridprune.engine.loop import run_method, run_strategy
 from gridprune.engine.outcome import Outcome, load_outcome, store_outcome
-from gridprune.engine.protocols import Column, Method, RoundObserver, Strategy, figure
+from gridprune.engine.protocols import Column, Method, RoundObserver, Strategy, figure, size_figure
 from gridprune.engine.report import (BASELINE_LABEL, check_report, headline_model, model_entry, report_rounds_key,
                                      single_model_report)
 from gridprune.engine.status import overhead, round_table, summarise_run
@@ -44,7 +44,7 @@ __all__ = [
     "Handler", "HandlerFactory", "Method", "Outcome", "ProtocolError", "Resources", "Retries", "RoundObserver",
     "SavedProgress", "Strategy", "Task", "TaskContext", "TaskFailure", "TaskKind", "TaskRunner", "Trial",
     "WorkerFactory", "artifact_dir", "artifact_file", "check_json", "check_report", "checkpoint_of", "execute",
-    "figure", "headline_model", "load_outcome", "make_task", "model_entry", "overhead", "progress_dir",
+    "figure", "size_figure", "headline_model", "load_outcome", "make_task", "model_entry", "overhead", "progress_dir",
     "read_checkpoint", "report_rounds_key", "round_table", "run_method", "run_strategy", "single_model_report",
     "store_outcome", "summarise_run", "trial_key", "visible_device", "with_resources",
 ]

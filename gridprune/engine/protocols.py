@@ -77,6 +77,13 @@ def figure(value: Any, form: str = "{:.4f}") -> str:
     return "-" if value is None else form.format(value)
 
 
+def size_figure(size: int | None) -> str:
+    """Bytes as MiB, or KiB below one MiB; "-" for none."""
+    if size is None:
+        return "-"
+    return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 2**10:.0f} KiB"
+
+
 class Method(Protocol):
     """A pruning method as a job type. `section` is its config key; `Settings` validates it once per
     command, and the typed settings are what every hook below receives as `settings`.

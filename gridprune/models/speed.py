@@ -16,7 +16,7 @@ import os
 import statistics
 import time
 from dataclasses import asdict, dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -97,43 +97,75 @@ def _decode_seconds(model: torch.nn.Module, decoder: GreedyCtcDecoder, inputs: t
     return time.perf_counter() - started
 
 
-def compare_speed(before: torch.nn.Module, after: torch.nn.Module, processor, audio: Sequence[np.ndarray],
-                  rounds: int = DEFAULT_ROUNDS, threads: int = DEFAULT_THREADS) -> SpeedFigures:
-    """Time `before` and `after` taking turns over `audio` (module docstring)."""
+@dataclass(frozen=True)
+class ModelTiming:
+    """One model's figures in a joint timing: its decode time (median over rounds, seconds per pass over the
+    timing set), its speedup over the baseline (median of the rounds, with their min and max) and its FLOPs."""
+
+    seconds: float
+    speedup: float
+    speedup_min: float
+    speedup_max: float
+    flops: int
+
+
+def time_models(models: Mapping[str, torch.nn.Module], baseline: str, processor, audio: Sequence[np.ndarray],
+                rounds: int = DEFAULT_ROUNDS, threads: int = DEFAULT_THREADS,
+                what: str = "timing the models") -> dict[str, ModelTiming]:
+    """Time `models` taking turns over `audio` (module docstring): utterance by utterance each model decodes
+    it, the turn order rotating from one utterance to the next; each round gives every model's speedup over
+    `baseline` on the same utterances at nearly the same moment."""
     if rounds < 1 or threads < 1:
         raise ValueError(f"rounds and threads must be >= 1, not {rounds} and {threads}")
+    if baseline not in models:
+        raise ValueError(f"the baseline {baseline!r} is not among the models timed")
+    names = list(models)
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         decoder = GreedyCtcDecoder(processor)
         inputs = [input_values(processor, samples) for samples in audio]
-        models = {"before": before, "after": after}
-        with ProgressBar(rounds + 2, "export: timing before and after (warm-up, rounds, FLOPs)") as progress:
+        with ProgressBar(rounds + 2, f"{what} (warm-up, rounds, FLOPs)") as progress:
             with torch.inference_mode():
                 for _ in range(2):  # warm-up: allocator, kernels, caches
                     for model in models.values():
                         _decode_seconds(model, decoder, inputs[0])
             progress.step("warm-up")
-            ratios, totals = [], {name: [] for name in models}
+            totals: dict[str, list[float]] = {name: [] for name in names}
+            ratios: dict[str, list[float]] = {name: [] for name in names}
             with torch.inference_mode():
                 for index in range(rounds):
-                    seconds = {name: 0.0 for name in models}
+                    seconds = dict.fromkeys(names, 0.0)
                     for position, utterance in enumerate(inputs):
-                        order = ("before", "after") if (index + position) % 2 == 0 else ("after", "before")
-                        for name in order:
+                        first = (index + position) % len(names)
+                        for name in names[first:] + names[:first]:
                             seconds[name] += _decode_seconds(models[name], decoder, utterance)
-                    ratios.append(seconds["before"] / seconds["after"])
-                    for name in models:
+                    for name in names:
                         totals[name].append(seconds[name])
-                    progress.step(f"{ratios[-1]:.2f}x")
+                        ratios[name].append(seconds[baseline] / seconds[name])
+                    progress.step(f"round {index + 1}")
             flops = {name: count_flops(model, processor, audio) for name, model in models.items()}
             progress.step("FLOPs counted")
     finally:
         torch.set_num_threads(previous_threads)
+    return {name: ModelTiming(seconds=statistics.median(totals[name]), speedup=statistics.median(ratios[name]),
+                              speedup_min=min(ratios[name]), speedup_max=max(ratios[name]), flops=flops[name])
+            for name in names}
+
+
+def compare_speed(before: torch.nn.Module, after: torch.nn.Module, processor, audio: Sequence[np.ndarray],
+                  rounds: int = DEFAULT_ROUNDS, threads: int = DEFAULT_THREADS) -> SpeedFigures:
+    """Time `before` and `after` taking turns over `audio` (module docstring)."""
+    timings = time_models({"before": before, "after": after}, "before", processor, audio, rounds, threads,
+                          what="export: timing before and after")
+    first, second = timings["before"], timings["after"]
     return SpeedFigures(
-        seconds_before=statistics.median(totals["before"]), seconds_after=statistics.median(totals["after"]),
-        speedup=statistics.median(ratios), speedup_min=min(ratios), speedup_max=max(ratios),
-        rounds=rounds, threads=threads, utterances=len(inputs),
-        flops_before=flops["before"], flops_after=flops["after"],
-        load_average=os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+        seconds_before=first.seconds, seconds_after=second.seconds, speedup=second.speedup,
+        speedup_min=second.speedup_min, speedup_max=second.speedup_max, rounds=rounds, threads=threads,
+        utterances=len(audio), flops_before=first.flops, flops_after=second.flops, load_average=load_average(),
     )
+
+
+def load_average() -> float | None:
+    """The machine's load over the last minute, where the OS tells it."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None

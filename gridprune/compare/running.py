@@ -1,0 +1,186 @@
+"""Running a compare: its entries one after another, each an ordinary run in its own directory (started, resumed
+where it stopped, or skipped once finished and exported), then every exported model measured together with the
+unpruned one, and the report, table and plots written. A compare of finished runs skips to the measuring."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from gridprune import __version__
+from gridprune.compare.config import Entry, MeasureSettings, entry_setup, may_change_on_resume, read_compare
+from gridprune.compare.directory import CompareDir, path_under
+from gridprune.compare.measure import ExportSource, measure_exports
+from gridprune.compare.output import write_plots, write_table
+from gridprune.compare.pareto import mark_fronts
+from gridprune.config import ConfigError, Origins, Override, as_overrides
+from gridprune.engine import read_checkpoint
+from gridprune.errors import GridpruneError
+from gridprune.run_setup import stored_config
+from gridprune.runs import check_inputs, continue_run, default_run_dir, export_best, is_exported, read_report, \
+    run_info, start_run
+from gridprune.store import RunDir, atomic_write_json
+from gridprune.store.files import read_json_object
+
+log = logging.getLogger(__name__)
+
+
+def start_compare(config_path: str | Path, run_dir: str | Path | None = None,
+                  overrides: Sequence[str | Override] = ()) -> dict[str, Any]:
+    """Check every entry of the compare config (nothing is written before), create the compare directory, run
+    the entries and measure them; returns the report."""
+    plan = read_compare(config_path, overrides)
+    for number, entry in enumerate(plan.entries):
+        check_inputs(entry_setup(entry.raw, _origins(str(config_path), number, entry.label)))
+    root = run_dir or plan.run_dir or default_run_dir(config_path)
+    record = _record([_entry_record(entry) for entry in plan.entries], plan.measure,
+                     str(Path(config_path).resolve()))
+    return _complete(CompareDir.create(root, record), ())
+
+
+def resume_compare(root: str | Path, overrides: Sequence[str | Override] = (), remeasure: bool = False) -> dict[str, Any]:
+    """Continue a compare where it stopped; `overrides` may change where tasks run (backend and its section). A
+    finished compare is left as it is, unless `remeasure`: then its models are measured again (e.g. on an idle
+    machine)."""
+    compare = CompareDir.open(root)
+    overrides = as_overrides(overrides)
+    for override in overrides:
+        if not may_change_on_resume(override.key):
+            raise ConfigError(f"{override.origin}: a compare resumes with its entries as they are; only backend and "
+                              "the backends' sections (local.*, slurm.*, inprocess.*) may change")
+    report = read_json_object(compare.report_path)
+    if report is not None and not remeasure:
+        log.info("compare %s has finished; its report is kept (measure again with --remeasure)", compare.root)
+        return report
+    return _complete(compare, overrides)
+
+
+def compare_runs(run_dirs: Sequence[str | Path], out: str | Path, measure: MeasureSettings) -> dict[str, Any]:
+    """Measure the exports of finished runs of one model together (each exported first where it is not);
+    GridpruneError naming the runs if their models or held-out sets differ, or one has not finished."""
+    runs = [RunDir.open(path) for path in run_dirs]
+    check_comparable(runs)
+    labels = _unique_labels(runs)
+    entries = [{"label": label, "method": run.run_info["method"], "run": str(run.root.resolve()), "config": None}
+               for label, run in zip(labels, runs)]
+    return _complete(CompareDir.create(out, _record(entries, measure, None)), ())
+
+
+def check_comparable(runs: Sequence[RunDir]) -> None:
+    """GridpruneError unless every run has finished and they prune one wav2vec2 model, scored on one held-out set."""
+    from gridprune.data import read_hrl
+
+    for run in runs:
+        saved = read_checkpoint(run)
+        if not saved or not saved["finished"]:
+            raise GridpruneError(f"{run.root} has not finished; `gridprune resume {run.root}` first, then compare")
+        if not isinstance(stored_config(run).model, str):
+            raise GridpruneError(f"{run.root} prunes a factory model; a compare times wav2vec2 checkpoints")
+    _refuse_different("models", runs, lambda run: run.run_info.get("model_fingerprint"))
+
+    def heldout(run: RunDir) -> str | None:
+        source = stored_config(run).heldout
+        return read_hrl(source.path, source.audio_dir).fingerprint() if source else None
+
+    _refuse_different("held-out sets", runs, heldout)
+
+
+def _refuse_different(what: str, runs: Sequence[RunDir], value) -> None:
+    groups: dict[Any, list[str]] = {}
+    for run in runs:
+        groups.setdefault(value(run), []).append(str(run.root))
+    if len(groups) > 1:
+        shown = "; ".join(", ".join(roots) for roots in groups.values())
+        raise GridpruneError(f"these runs differ in their {what}, so their figures do not compare: {shown}")
+
+
+def _unique_labels(runs: Sequence[RunDir]) -> list[str]:
+    """Each run's folder name, with its parent's where two share a name."""
+    names = [run.root.resolve().name for run in runs]
+    return [f"{run.root.resolve().parent.name}/{name}" if names.count(name) > 1 else name
+            for run, name in zip(runs, names)]
+
+
+def _record(entries: list[dict[str, Any]], measure: MeasureSettings, config_file: str | None) -> dict[str, Any]:
+    return {"kind": "gridprune compare", "gridprune": __version__, "created_at": time.time(),
+            "config_file": config_file, "measure": measure.model_dump(), "entries": entries}
+
+
+def _entry_record(entry: Entry) -> dict[str, Any]:
+    return {"label": entry.label, "method": entry.method, "run": entry.run, "config": entry.raw}
+
+
+def _origins(source: str, number: int, label: str) -> Origins:
+    return Origins(f"{source}: entries[{number}] ({label})")
+
+
+def _complete(compare: CompareDir, overrides: Sequence[Override]) -> dict[str, Any]:
+    """Under the compare's lock: every entry to its export, then the measuring and the outputs."""
+    with compare.master_lock():
+        measure = MeasureSettings.model_validate(compare.record["measure"])
+        speed = {"threads": measure.threads, "rounds": measure.rounds}  # the entries' exports time as the compare
+        sources = [_exported(compare, number, entry, overrides, speed) for number, entry in enumerate(compare.entries)]
+        config = stored_config(RunDir.open(compare.entry_dir(compare.entries[0])))
+        log.info("compare: measuring %d models together with the unpruned one",
+                 sum(len(source.models()) for source in sources))
+        measured = measure_exports(sources, config, measure, compare.root)
+        baseline, models = measured["baseline"], measured["models"]
+        mark_fronts([baseline, *models])
+        write_table(compare.table_path, baseline, models, measured["measure"])
+        plots = _plots(compare, baseline, models)
+        report = {
+            "kind": "gridprune compare", "compare_dir": str(compare.root), "baseline": baseline, "models": models, "measure": measured["measure"],
+            "entries": [{"label": source.label, "method": source.method, "export": path_under(source.folder, compare.root),
+                         "summary": source.report.get("summary")} for source in sources],
+            "table": compare.table_path.name, "plots": plots,
+            "summary": f"{len(models)} models of {len(sources)} entries and the unpruned model, measured together",
+        }
+        atomic_write_json(compare.report_path, report)
+    return report
+
+
+def _exported(compare: CompareDir, number: int, entry: dict[str, Any], overrides: Sequence[Override],
+              speed: dict[str, int | None]) -> ExportSource:
+    """The entry's export, after running (or resuming) its run where it is the compare's own and unfinished."""
+    root = compare.entry_dir(entry)
+    if entry["config"] is None:  # a finished run given to `compare RUN_DIR ...`
+        run = RunDir.open(root)
+        if not is_exported(run):
+            with run.master_lock():
+                export_best(run, replace_own=True, **speed)
+    elif not is_finished(root):
+        log.info("compare: entry %d of %d, %s (%s), in %s", number + 1, len(compare.entries), entry["label"],
+                 entry["method"], root)
+        if (root / "run.json").exists() and RunDir.open(root).started():
+            continue_run(RunDir.open(root), overrides, export=True, **speed)
+        else:
+            setup = entry_setup(entry["config"], _origins(str(compare.record_path), number, entry["label"]), overrides)
+            start_run(setup, root, run_info(setup.config, check_inputs(setup), compare.record.get("config_file")),
+                      export=True, **speed)
+    run = RunDir.open(root)
+    report = read_report(run.best_dir)
+    if report is None or "models" not in report:
+        raise GridpruneError(f"{run.best_dir}: no export report; `gridprune export {run.root}` writes it")
+    return ExportSource(entry["label"], entry["method"], run.best_dir, report)
+
+
+def is_finished(root: Path) -> bool:
+    """Whether the run in `root` has run its last round and exported its result."""
+    if not (root / "run.json").exists():
+        return False
+    run = RunDir.open(root)
+    saved = read_checkpoint(run)
+    return bool(saved and saved["finished"]) and is_exported(run)
+
+
+def _plots(compare: CompareDir, baseline: dict[str, Any], models: list[dict[str, Any]]) -> list[str]:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        log.warning("no plots: they need matplotlib (pip install 'gridprune[plot]'); the table is in %s",
+                    compare.table_path)
+        return []
+    return [path_under(path, compare.root) for path in write_plots(compare.plots_dir, baseline, models)]
+
