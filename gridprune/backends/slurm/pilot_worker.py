@@ -76,16 +76,16 @@ class RunnerPlugin(WorkerPlugin):
         """How long a task of `kind` may take here: the longest one seen, else the kind's time limit."""
         return self.longest.get(kind, self.limits_s[kind])
 
-    def run(self, task: Task) -> str | None:
-        """Run `task` (its result goes to the run directory), or hand it back (HANDED_BACK) if the worker
-        could not finish it before its deadline."""
+    def run(self, task: Task) -> tuple[str, str] | None:
+        """Run `task` (its result goes to the run directory), or hand it back, (HANDED_BACK, this worker's
+        address), if the worker could not finish it before its deadline: the master then gives it no more."""
         self.wait_ready()
         kind = task["kind"]
         # a worker's first task always fits (its pool's walltime covers every kind's time limit)
         late = self.longest and time.time() + self.expected_seconds(kind) > self.deadline
         if self.retiring or late:
             self.retiring = True
-            return HANDED_BACK
+            return HANDED_BACK, self.worker.address
         if self.runner.run.has_result(task["key"]):
             return None  # a late duplicate: the first result stands
         started = time.time()
@@ -111,7 +111,7 @@ class RunnerPlugin(WorkerPlugin):
             await worker.close_gracefully(reason="gridprune: soft walltime")
 
 
-def run_task(task: Task) -> str | None:
+def run_task(task: Task) -> tuple[str, str] | None:
     """What the master submits for each task: run it with this worker's runner."""
     plugin: RunnerPlugin = get_worker().plugins[PLUGIN]
     return plugin.run(task)

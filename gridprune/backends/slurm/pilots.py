@@ -168,6 +168,7 @@ class _Pool:
     addresses: list[str] = field(default_factory=list)  # of the workers ready for tasks at the last look
     connected_at: dict[str, float] = field(default_factory=dict)  # worker address -> when first seen connected
     connected_jobs: set[str] = field(default_factory=set)  # job ids of the workers seen connected
+    retiring: set[str] = field(default_factory=set)  # addresses of the workers that handed a task back
 
     def scale(self, jobs: int) -> None:
         self.target = jobs
@@ -308,11 +309,14 @@ class PilotBackend:
             for name, pool in self.pools.items():
                 if waiting[name] and not pool.target:  # released earlier in the round; work came back
                     pool.scale(self.pilot.workers)
-                idle = len(pool.addresses) - sum(entry.pool is pool for entry in flying.values())
+                staying = [address for address in pool.addresses if address not in pool.retiring]
+                idle = len(staying) - sum(entry.pool is pool for entry in flying.values())
                 while waiting[name] and idle > 0:
                     task, attempt = waiting[name].popleft()
                     key = f"gridprune-{task['key'][:16]}-{next(self._keys)}"
-                    future = pool.client.submit(run_task, {**task, "attempt": attempt}, key=key, pure=False)
+                    # to a worker that stays where one is there (a retiring one would hand the task back)
+                    future = pool.client.submit(run_task, {**task, "attempt": attempt}, key=key, pure=False,
+                                                workers=staying, allow_other_workers=True)
                     flying[key] = _InFlight(task, attempt, pool, future)
                     idle -= 1
                     future.add_done_callback(done.put)
@@ -340,7 +344,8 @@ class PilotBackend:
             entry = flying.pop(future.key)
             task, status = entry.task, future.status
             error = future.exception() if status == "error" else None
-            handed_back = status == "finished" and future.result() == HANDED_BACK
+            result = future.result() if status == "finished" else None
+            handed_back = isinstance(result, tuple) and result[0] == HANDED_BACK
             tb = future.traceback() if error is not None else None
             future.release()
             lost = isinstance(error, KilledWorker)
@@ -349,6 +354,7 @@ class PilotBackend:
                 on_done(task)
             elif handed_back:
                 self.counters["handed_back"] += 1
+                entry.pool.retiring.add(result[1])
                 again(task, entry.attempt)
             elif self.run_dir.has_result(task["key"]):
                 on_done(task)  # stored before its worker was lost
@@ -385,6 +391,7 @@ class PilotBackend:
         states = []
         for pool, jobs, connected in looks:
             pool.addresses = [info["address"] for info in connected.values() if info.get("status") == "running"]
+            pool.retiring &= {info["address"] for info in connected.values()}
             pool.connected_at = {info["address"]: pool.connected_at.get(info["address"], now)
                                  for info in connected.values()}
             pool.connected_jobs.update(job_id for name, job_id in jobs.items() if job_id and name in connected)
