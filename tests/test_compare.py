@@ -154,27 +154,39 @@ def test_compare_of_runs_of_other_models_or_held_out_sets_is_refused(finished, i
         assert not (tmp_path / "no").exists()
 
 
-def test_a_killed_compare_resumes_without_redoing_a_finished_entry(inputs, tmp_path):
+def start(*args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "gridprune.cli", *map(str, args)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def wait_for_file(path: Path, process: subprocess.Popen) -> None:
+    deadline = time.time() + 300
+    while not path.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert path.exists(), f"{path} never appeared"
+
+
+def test_a_cancelled_then_killed_compare_resumes_without_redoing_a_finished_entry(inputs, tmp_path):
     config = write_config(tmp_path / "compare.yaml", inputs)
     compare = tmp_path / "cmp"
-    master = subprocess.Popen([sys.executable, "-m", "gridprune.cli", "compare", str(config), "--run-dir",
-                               str(compare)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    second = compare / "entries" / "02-comflp_drop_1" / "run.json"
-    deadline = time.time() + 300
-    while not second.exists() and master.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    os.killpg(master.pid, signal.SIGKILL)
-    master.wait()
-    assert second.exists(), "the first entry never finished"
-    first = compare / "entries" / "01-ga_quarter"
-    kept = {path: path.stat().st_mtime_ns for path in [*first.glob("results/*/*.json"), first / "best" / "report.json"]}
+    first, second = compare / "entries" / "01-ga_quarter", compare / "entries" / "02-comflp_drop_1"
+    master = start("compare", config, "--run-dir", compare)
+    wait_for_file(second / "run.json", master)  # the first entry has finished
+    cancelled = gridprune("cancel", compare)
+    assert master.wait(timeout=60) != 0 and "stopped the master" in cancelled.stdout
     summary = json.loads(gridprune("status", compare, "--json").stdout)
     assert summary["state"] == "stopped" and summary["entries"][0]["exported"] and not summary["measured"]
-    gridprune("compare", "--resume", compare)
+    kept = {path: path.stat().st_mtime_ns for path in [*first.glob("results/*/*.json"), first / "best" / "report.json"]}
+
+    master = start("compare", "--resume", compare)
+    wait_for_file(compare / "master.json", master)
+    os.killpg(master.pid, signal.SIGKILL)
+    master.wait()
+    gridprune("resume", compare)  # `resume` of a compare directory continues the compare
     assert {path: path.stat().st_mtime_ns for path in kept} == kept
     report = json.loads((compare / "report.json").read_text())
     assert [row["label"] for row in report["models"]] == ["ga quarter", "comflp drop 1"]
+    assert json.loads(gridprune("status", compare, "--json").stdout)["state"] == "finished"
 
 
 @pytest.mark.parametrize("change, message", [

@@ -46,12 +46,13 @@ class MeasureSettings(Section):
 
 @dataclass(frozen=True)
 class Entry:
-    """One entry: its label, its run directory (relative to the compare directory) and its run config in the
-    form of a YAML config, paths made absolute."""
+    """One entry: its label, its run directory (relative to the compare directory), its run config in the
+    form of a YAML config, paths made absolute, and that config checked."""
 
     label: str
     run: str
     raw: dict[str, Any]
+    setup: RunSetup
 
     @property
     def method(self) -> str:
@@ -98,9 +99,7 @@ def read_compare(path: str | Path, overrides: Sequence[str | Override] = ()) -> 
     train = raw.get("train")
     plans, labels = [], {}
     for index, item in enumerate(entries):
-        entry = _entry(index, item, shared, train, str(path), labels)
-        entry_setup(entry.raw, Origins(f"{path}: entries[{index}] ({entry.label})"))  # checked now, kept raw
-        plans.append(entry)
+        plans.append(_entry(index, item, shared, train, origins, labels))
     return ComparePlan(str(path), raw.get("run_dir"), measure, plans)
 
 
@@ -115,7 +114,9 @@ def _check_top_keys(raw: dict[str, Any], origins: Origins) -> None:
                               f"{', '.join(SHARED_KEYS + COMPARE_KEYS)}")
 
 
-def _entry(index: int, item: Any, shared: dict[str, Any], train: Any, source: str, labels: dict[str, int]) -> Entry:
+def _entry(index: int, item: Any, shared: dict[str, Any], train: Any, shared_origins: Origins,
+           labels: dict[str, int]) -> Entry:
+    source = shared_origins.source
     where = f"{source}: entries[{index}]"
     if not isinstance(item, dict):
         raise ConfigError(f"{where}: an entry is a mapping: label, method and the method's section")
@@ -138,11 +139,18 @@ def _entry(index: int, item: Any, shared: dict[str, Any], train: Any, source: st
         section.setdefault("train", train)
     raw = {**copy.deepcopy(shared), "method": method_name, method.section: section,
            "resources": item.get("resources") or {}}
-    config = parse_config(copy.deepcopy(raw), Origins(f"{where} ({label})"), METHODS)
+    origins = entry_origins(source, index, label, shared_origins.overrides)
+    config = parse_config(copy.deepcopy(raw), origins, METHODS)
     if not isinstance(config.model, str):
         raise ConfigError(f"{source}: model: a compare times wav2vec2 checkpoints; give a checkpoint folder")
-    resolved = config.resolved_paths(Path.cwd(), method.datasets)
-    return Entry(label, f"entries/{index + 1:02d}-{_slug(label)}", raw_form(resolved))
+    resolved = raw_form(config.resolved_paths(Path.cwd(), method.datasets))
+    return Entry(label, f"entries/{index + 1:02d}-{_slug(label)}", resolved, entry_setup(resolved, origins))
+
+
+def entry_origins(source: str, index: int, label: str, overrides: Sequence[Override] = ()) -> Origins:
+    """Where an entry's keys were set, as its errors name them: `FILE: entries[2] (parp): parp.sparsity`, or the
+    override of a shared key (`--set data`)."""
+    return Origins(f"{source}: entries[{index}] ({label})", overrides)
 
 
 def raw_form(config: Any) -> dict[str, Any]:

@@ -91,8 +91,10 @@ def measure_exports(sources: Sequence[ExportSource], config: Any, settings: Meas
                             speed_uncertain=(timing.speedup_max - timing.speedup_min) / timing.speedup > BUSY_SPREAD)
         table.append({**entry, "entry": row["entry"], "method": row["method"], "headline": row["headline"],
                       "flops": timing.flops})
+    here = Path.cwd()
     measured = {"threads": threads, "rounds": rounds, "utterances": len(audio), "load_average": load_average(),
-                "search_set": str(config.data.path), "heldout_set": str(config.heldout.path) if config.heldout else None}
+                "search_set": path_under(Path(config.data.path), here),
+                "heldout_set": path_under(Path(config.heldout.path), here) if config.heldout else None}
     return {"baseline": table[0], "models": table[1:], "measure": measured}
 
 

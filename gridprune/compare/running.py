@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from gridprune import __version__
-from gridprune.compare.config import Entry, MeasureSettings, entry_setup, may_change_on_resume, read_compare
+from gridprune.compare.config import (Entry, MeasureSettings, entry_origins, entry_setup, may_change_on_resume,
+                                      read_compare)
 from gridprune.compare.directory import CompareDir, path_under
 from gridprune.compare.measure import ExportSource, measure_exports
 from gridprune.compare.output import write_plots, write_table
 from gridprune.compare.pareto import mark_fronts
-from gridprune.config import ConfigError, Origins, Override, as_overrides
+from gridprune.config import ConfigError, Override, as_overrides
 from gridprune.engine import read_checkpoint
 from gridprune.errors import GridpruneError
 from gridprune.run_setup import stored_config
@@ -32,8 +33,8 @@ def start_compare(config_path: str | Path, run_dir: str | Path | None = None,
     """Check every entry of the compare config (nothing is written before), create the compare directory, run
     the entries and measure them; returns the report."""
     plan = read_compare(config_path, overrides)
-    for number, entry in enumerate(plan.entries):
-        check_inputs(entry_setup(entry.raw, _origins(str(config_path), number, entry.label)))
+    for entry in plan.entries:
+        check_inputs(entry.setup)
     root = run_dir or plan.run_dir or default_run_dir(config_path)
     record = _record([_entry_record(entry) for entry in plan.entries], plan.measure,
                      str(Path(config_path).resolve()))
@@ -112,10 +113,6 @@ def _entry_record(entry: Entry) -> dict[str, Any]:
     return {"label": entry.label, "method": entry.method, "run": entry.run, "config": entry.raw}
 
 
-def _origins(source: str, number: int, label: str) -> Origins:
-    return Origins(f"{source}: entries[{number}] ({label})")
-
-
 def _complete(compare: CompareDir, overrides: Sequence[Override]) -> dict[str, Any]:
     """Under the compare's lock: every entry to its export, then the measuring and the outputs."""
     with compare.master_lock():
@@ -156,7 +153,8 @@ def _exported(compare: CompareDir, number: int, entry: dict[str, Any], overrides
         if (root / "run.json").exists() and RunDir.open(root).started():
             continue_run(RunDir.open(root), overrides, export=True, **speed)
         else:
-            setup = entry_setup(entry["config"], _origins(str(compare.record_path), number, entry["label"]), overrides)
+            setup = entry_setup(entry["config"], entry_origins(str(compare.record_path), number, entry["label"]),
+                                overrides)
             start_run(setup, root, run_info(setup.config, check_inputs(setup), compare.record.get("config_file")),
                       export=True, **speed)
     run = RunDir.open(root)
