@@ -282,9 +282,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.remeasure and not args.resume:
         raise GridpruneError("--remeasure goes with --resume DIR: it measures a finished compare's models again")
     if args.resume:
-        if args.sources or measure:
+        if args.sources or measure or args.run_dir:
             raise GridpruneError("--resume DIR continues a compare as it was planned: give no config, run "
-                                 "directory, --threads, --rounds or --utterances with it")
+                                 "directory, --run-dir, --threads, --rounds or --utterances with it")
         return _resume_compare(args.resume, args)
     if not args.sources:
         raise GridpruneError("give a compare config (e.g. configs/compare_demo.yaml), finished run directories, or "
@@ -292,7 +292,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     first = args.sources[0]
     if len(args.sources) == 1 and is_compare_dir(first):
         raise GridpruneError(f"{first} is a compare directory; continue it with `gridprune compare --resume {first}`")
-    if len(args.sources) == 1 and first.is_file():
+    if len(args.sources) == 1 and (first.is_file() or first.suffix in (".yaml", ".yml")):
         overrides = _overrides(args) + [Override(f"measure.{name}", value, f"--{name} {value}")
                                         for name, value in measure.items()]
         report = start_compare(first, args.run_dir, overrides)

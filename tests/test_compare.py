@@ -44,15 +44,18 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
             "other_heldout": write_dataset(root / "other_heldout", WORDS[:2])}
 
 
+GA = {"label": "ga quarter", "method": "ga_blocks",
+      "ga": {"population": 4, "generations": 2, "granularity": 8, "pruned_blocks": 2}}
+COMFLP = {"label": "comflp drop 1", "method": "comflp", "comflp": {"drop": 1, "candidates": 2}}
+PARP = {"label": "parp", "method": "parp",  # a sweep: its export holds two models (PARP and one-shot at 50%)
+        "parp": {"sparsity": [0.5], "steps": 2, "reprune_every": 1, "batch_size": 2, "save_every": 1}}
+
+
 def write_config(path: Path, inputs: dict[str, Path], **changes) -> Path:
     config = {
         "model": str(inputs["model"]), "data": str(inputs["data"]), "heldout": str(inputs["heldout"]),
-        "backend": "inprocess", "measure": {"rounds": 2, "utterances": 2},
-        "entries": [
-            {"label": "ga quarter", "method": "ga_blocks",
-             "ga": {"population": 4, "generations": 2, "granularity": 8, "pruned_blocks": 2}},
-            {"label": "comflp drop 1", "method": "comflp", "comflp": {"drop": 1, "candidates": 2}},
-        ],
+        "train": str(inputs["data"]), "backend": "inprocess", "measure": {"rounds": 2, "utterances": 2},
+        "entries": [GA, COMFLP],
         **changes,
     }
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -63,7 +66,7 @@ def write_config(path: Path, inputs: dict[str, Path], **changes) -> Path:
 def finished(inputs, tmp_path_factory) -> Path:
     """A finished compare of the two small entries."""
     root = tmp_path_factory.mktemp("compare")
-    config = write_config(root / "compare.yaml", inputs)
+    config = write_config(root / "compare.yaml", inputs, entries=[GA, COMFLP, PARP])
     out = gridprune("compare", config, "--run-dir", root / "cmp")
     assert "ga quarter" in out.stdout and "report:" in out.stdout
     return root / "cmp"
@@ -71,19 +74,24 @@ def finished(inputs, tmp_path_factory) -> Path:
 
 def test_a_compare_writes_report_table_and_plots_that_agree(finished):
     report = json.loads((finished / "report.json").read_text())
-    labels = [row["label"] for row in report["models"]]
-    assert labels == ["ga quarter", "comflp drop 1"]  # one model per one-model export, labelled by its entry
+    exports = {entry["label"]: json.loads((finished / entry["export"] / "report.json").read_text())
+               for entry in report["entries"]}
+    parp_models = [model["label"] for model in exports["parp"]["models"]]
+    assert len(parp_models) == 2  # every point of the sweep, each a row named by its entry and its label
+    assert [row["label"] for row in report["models"]] == \
+        ["ga quarter", "comflp drop 1", *(f"parp: {label}" for label in parp_models)]
     baseline = report["baseline"]
-    assert baseline["label"] == "unpruned" and baseline["speedup"] == pytest.approx(1.0)
+    assert baseline["label"] == "unpruned" and baseline["params"] == exports["comflp drop 1"]["baseline"]["params"]
     for row in report["models"]:
+        export = exports[row["entry"]]
+        model = next(m for m in export["models"] if row["label"] in (row["entry"], f"{row['entry']}: {m['label']}"))
         assert (finished / row["folder"] / "config.json").is_file()  # the entry's exported model
-        assert row["params"] < baseline["params"] and row["nonzero_params"] <= row["params"]
-        assert row["speedup_min"] <= row["speedup"] <= row["speedup_max"]
-        assert 0 <= row["wer_search"] and 0 <= row["wer_heldout"]
-        assert row["predicted_speedup"] > 1  # fewer FLOPs than the unpruned model
-    comflp = report["models"][1]
-    entry_report = json.loads((finished / report["entries"][1]["export"] / "report.json").read_text())
-    assert comflp["params"] == entry_report["models"][0]["params"]  # measured from the same folder
+        # measured again from the same folder, on the same sets: the same figures as the entry's export
+        for field in ("params", "nonzero_params", "bytes", "sparse_bytes", "wer_search", "wer_heldout"):
+            assert row[field] == model[field], (row["label"], field)
+        assert row["headline"] == (model["label"] == export["headline"])
+        assert row["predicted_speedup"] == pytest.approx(baseline["flops"] / row["flops"])
+    assert report["models"][1]["predicted_speedup"] > 1  # a layer fewer: fewer FLOPs
     table = (finished / "table.md").read_text()
     for row in [baseline, *report["models"]]:
         line = next(line for line in table.splitlines() if f"| {row['label']} |" in line
@@ -98,8 +106,8 @@ def test_a_compare_writes_report_table_and_plots_that_agree(finished):
 def test_status_of_a_finished_compare_lists_every_entry(finished):
     summary = json.loads(gridprune("status", finished, "--json").stdout)
     assert summary["state"] == "finished" and summary["measured"]
-    assert [(row["label"], row["exported"]) for row in summary["entries"]] == [("ga quarter", True),
-                                                                               ("comflp drop 1", True)]
+    assert [(row["label"], row["exported"]) for row in summary["entries"]] == [
+        ("ga quarter", True), ("comflp drop 1", True), ("parp", True)]
     text = gridprune("status", finished).stdout
     assert "ga quarter" in text and "exported" in text and "table.md" in text
 
@@ -133,7 +141,8 @@ def test_compare_of_finished_runs_measures_their_exports(finished, tmp_path):
     gridprune("compare", *runs, "--run-dir", tmp_path / "again", "--rounds", "2", "--utterances", "2")
     report = json.loads((tmp_path / "again" / "report.json").read_text())
     first = json.loads((finished / "report.json").read_text())
-    assert [row["label"] for row in report["models"]] == [run.name for run in runs]
+    assert len(report["models"]) == len(first["models"])
+    assert {row["entry"] for row in report["models"]} == {run.name for run in runs}  # labelled by their folders
     for mine, theirs in zip(report["models"], first["models"]):
         assert mine["params"] == theirs["params"] and mine["wer_heldout"] == theirs["wer_heldout"]
         assert Path(mine["folder"]).is_absolute()  # outside the compare directory
@@ -167,21 +176,24 @@ def wait_for_file(path: Path, process: subprocess.Popen) -> None:
 
 
 def test_a_cancelled_then_killed_compare_resumes_without_redoing_a_finished_entry(inputs, tmp_path):
-    config = write_config(tmp_path / "compare.yaml", inputs)
+    slow_ga = {**GA, "ga": {**GA["ga"], "generations": 40}}  # long enough to be cancelled in
+    config = write_config(tmp_path / "compare.yaml", inputs, entries=[slow_ga, COMFLP])
     compare = tmp_path / "cmp"
     first, second = compare / "entries" / "01-ga_quarter", compare / "entries" / "02-comflp_drop_1"
     master = start("compare", config, "--run-dir", compare)
-    wait_for_file(second / "run.json", master)  # the first entry has finished
+    wait_for_file(first / "generations" / "0001.json", master)
     cancelled = gridprune("cancel", compare)
-    assert master.wait(timeout=60) != 0 and "stopped the master" in cancelled.stdout
+    assert master.wait(timeout=60) != 0 and "ga quarter: stopped the master" in cancelled.stdout
     summary = json.loads(gridprune("status", compare, "--json").stdout)
-    assert summary["state"] == "stopped" and summary["entries"][0]["exported"] and not summary["measured"]
-    kept = {path: path.stat().st_mtime_ns for path in [*first.glob("results/*/*.json"), first / "best" / "report.json"]}
+    assert summary["state"] == "stopped" and summary["entries"][0]["state"] == "stopped"
+    assert summary["entries"][1]["state"] == "not started"
 
     master = start("compare", "--resume", compare)
-    wait_for_file(compare / "master.json", master)
+    wait_for_file(second / "run.json", master)  # the first entry has finished
     os.killpg(master.pid, signal.SIGKILL)
     master.wait()
+    kept = {path: path.stat().st_mtime_ns for path in [*first.glob("results/*/*.json"), first / "best" / "report.json"]}
+    assert json.loads(gridprune("status", compare, "--json").stdout)["entries"][0]["exported"]
     gridprune("resume", compare)  # `resume` of a compare directory continues the compare
     assert {path: path.stat().st_mtime_ns for path in kept} == kept
     report = json.loads((compare / "report.json").read_text())
@@ -208,3 +220,16 @@ def test_a_bad_compare_config_names_the_entry_and_key(inputs, tmp_path, change, 
 def test_resume_may_change_where_tasks_run_only(finished):
     proc = gridprune("compare", "--resume", finished, "--set", "seed=3", check=False)
     assert proc.returncode == 2 and "only backend and the backends' sections" in proc.stderr
+
+
+def test_a_compare_set_changes_only_the_keys_its_entries_share(inputs, tmp_path):
+    with pytest.raises(ConfigError, match=r"--set ga.population: a compare's --set changes the keys its entries share"):
+        read_compare(write_config(tmp_path / "c.yaml", inputs), ["ga.population=3"])
+
+
+def test_remeasure_measures_a_finished_compare_again(finished):
+    before = json.loads((finished / "report.json").read_text())
+    gridprune("compare", "--resume", finished, "--remeasure")
+    after = json.loads((finished / "report.json").read_text())
+    assert [row["label"] for row in after["models"]] == [row["label"] for row in before["models"]]
+    assert [row["decode_seconds"] for row in after["models"]] != [row["decode_seconds"] for row in before["models"]]

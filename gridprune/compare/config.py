@@ -24,8 +24,19 @@ from typing import Any, Sequence
 from pydantic import Field, ValidationError
 
 from gridprune.backends import BACKENDS
-from gridprune.config import (ConfigError, Origins, Override, RunConfig, apply_overrides, as_overrides,
-                              dataset_keys, describe_validation_error, parse_config, read_yaml)
+from gridprune.config import (
+    ConfigError,
+    Origins,
+    Override,
+    RunConfig,
+    apply_overrides,
+    as_overrides,
+    dataset_keys,
+    describe_validation_error,
+    parse_config,
+    read_yaml,
+)
+from gridprune.engine import BASELINE_LABEL
 from gridprune.methods import METHODS
 from gridprune.run_setup import RunSetup, setup_of
 from gridprune.sections import Section
@@ -51,19 +62,19 @@ class Entry:
 
     label: str
     run: str
-    raw: dict[str, Any]
+    config: dict[str, Any]
     setup: RunSetup
 
     @property
     def method(self) -> str:
-        return self.raw["method"]
+        """The entry's method."""
+        return self.config["method"]
 
 
 @dataclass(frozen=True)
 class ComparePlan:
     """A checked compare config."""
 
-    source: str
     run_dir: str | None
     measure: MeasureSettings
     entries: list[Entry]
@@ -92,7 +103,9 @@ def read_compare(path: str | Path, overrides: Sequence[str | Override] = ()) -> 
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(origins, exc, prefix="measure", model=MeasureSettings)) from None
     shared = {key: raw[key] for key in SHARED_KEYS if key in raw and key != "run_dir"}
-    parse_config({**shared, "method": next(iter(METHODS))}, origins, METHODS)  # the shared keys, named as such
+    checked = parse_config({**shared, "method": next(iter(METHODS))}, origins, METHODS)  # the shared keys alone
+    if not isinstance(checked.model, str):
+        raise ConfigError(f"{origins.where('model')}: a compare times wav2vec2 checkpoints; give a checkpoint folder")
     entries = raw.get("entries")
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{origins.where('entries')}: give a list of entries, each a label, a method and its section")
@@ -100,7 +113,7 @@ def read_compare(path: str | Path, overrides: Sequence[str | Override] = ()) -> 
     plans, labels = [], {}
     for index, item in enumerate(entries):
         plans.append(_entry(index, item, shared, train, origins, labels))
-    return ComparePlan(str(path), raw.get("run_dir"), measure, plans)
+    return ComparePlan(raw.get("run_dir"), measure, plans)
 
 
 def _check_top_keys(raw: dict[str, Any], origins: Origins) -> None:
@@ -125,6 +138,8 @@ def _entry(index: int, item: Any, shared: dict[str, Any], train: Any, shared_ori
         raise ConfigError(f"{where}.label: give each entry a label (a short name for its table rows)")
     if label in labels:
         raise ConfigError(f"{where}.label: {label!r} is the label of entries[{labels[label]}] too")
+    if label == BASELINE_LABEL:
+        raise ConfigError(f"{where}.label: {label!r} names the unpruned model in the table; choose another")
     labels[label] = index
     method_name = item.get("method")
     if method_name not in METHODS:
@@ -134,15 +149,16 @@ def _entry(index: int, item: Any, shared: dict[str, Any], train: Any, shared_ori
         if key not in ENTRY_KEYS + (method.section,):
             raise ConfigError(f"{where}.{key}: not a key of a {method_name} entry (it holds "
                               f"{', '.join(ENTRY_KEYS)} and {method.section})")
-    section = dict(item.get(method.section) or {})
+    section = item.get(method.section) or {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}.{method.section}: give the method's settings as a mapping (key: value)")
+    section = dict(section)
     if train is not None and "train" in method.datasets:
         section.setdefault("train", train)
     raw = {**copy.deepcopy(shared), "method": method_name, method.section: section,
            "resources": item.get("resources") or {}}
     origins = entry_origins(source, index, label, shared_origins.overrides)
     config = parse_config(copy.deepcopy(raw), origins, METHODS)
-    if not isinstance(config.model, str):
-        raise ConfigError(f"{source}: model: a compare times wav2vec2 checkpoints; give a checkpoint folder")
     resolved = raw_form(config.resolved_paths(Path.cwd(), method.datasets))
     return Entry(label, f"entries/{index + 1:02d}-{_slug(label)}", resolved, entry_setup(resolved, origins))
 

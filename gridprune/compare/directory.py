@@ -13,6 +13,7 @@ from gridprune.store.files import read_json_object
 from gridprune.store.rundir import check_can_create
 
 RECORD = "compare.json"
+ENTRY_KEYS = {"label", "method", "run", "config"}
 
 
 def path_under(path: Path, root: Path) -> str:
@@ -67,12 +68,20 @@ class CompareDir:
 
     @property
     def record(self) -> dict[str, Any]:
+        """compare.json: its entries, how they are measured, the config file it was made from."""
         if self._record is None:
             record = read_json_object(self.record_path)
-            if record is None or not isinstance(record.get("entries"), list):
+            entries = record.get("entries") if isinstance(record, dict) else None
+            if not isinstance(record.get("measure") if record else None, dict) or not isinstance(entries, list) \
+                    or not entries or not all(isinstance(e, dict) and ENTRY_KEYS <= set(e) for e in entries):
                 raise StoreError(f"{self.record_path}: not a compare record this gridprune reads")
             self._record = record
         return self._record
+
+    def replace_record(self, record: dict[str, Any]) -> None:
+        """Rewrite compare.json (a resume that changes where tasks run)."""
+        atomic_write_json(self.record_path, record)
+        self._record = None
 
     @property
     def entries(self) -> list[dict[str, Any]]:
@@ -81,6 +90,7 @@ class CompareDir:
         return self.record["entries"]
 
     def entry_dir(self, entry: dict[str, Any]) -> Path:
+        """The entry's run directory."""
         return self.root / entry["run"]
 
     def master_lock(self) -> AbstractContextManager[None]:
@@ -88,7 +98,9 @@ class CompareDir:
         return lock.master_lock(self.root)
 
     def master_alive(self) -> bool:
+        """Whether a live process runs the compare (holds its lock)."""
         return lock.lock_is_held(self.root)
 
     def master_info(self) -> dict | None:
+        """Host and pid of the process that runs (or last ran) the compare."""
         return lock.read_master_info(self.root)

@@ -12,6 +12,7 @@ from typing import Any, Mapping, Sequence
 from gridprune.compare.config import MeasureSettings
 from gridprune.compare.directory import path_under
 from gridprune.engine import BASELINE_LABEL, model_entry
+from gridprune.errors import GridpruneError
 
 
 @dataclass(frozen=True)
@@ -35,15 +36,19 @@ def measure_exports(sources: Sequence[ExportSource], config: Any, settings: Meas
     in the report contract's fields (`folder` relative to `relative_to` where it lies inside it), with
     `entry`, `method`, `headline` and `flops` beside them. `config` is an entry's run config: its model is the
     unpruned one, its sets the ones scored."""
-    import torch
-
     from gridprune.data import read_hrl
     from gridprune.models import load_checkpoint
     from gridprune.models.evaluator import decode_dataset
     from gridprune.models.export import model_sizes
     from gridprune.models.loading import load_pruned
-    from gridprune.models.speed import (BUSY_SPREAD, DEFAULT_ROUNDS, DEFAULT_THREADS, DEFAULT_UTTERANCES,
-                                        load_average, time_models)
+    from gridprune.models.speed import (
+        DEFAULT_ROUNDS,
+        DEFAULT_THREADS,
+        DEFAULT_UTTERANCES,
+        load_average,
+        time_models,
+        torch_threads,
+    )
     from gridprune.progress_bar import ProgressBar
 
     threads = settings.threads or DEFAULT_THREADS
@@ -59,22 +64,21 @@ def measure_exports(sources: Sequence[ExportSource], config: Any, settings: Meas
                                                         "headline": False, "sparse_bytes": None}}
     for source in sources:
         for name, model in source.models():
+            if name in rows:
+                raise GridpruneError(f"two models of the compare are named {name!r}; give its entries labels that "
+                                     "tell them apart")
             folder = (source.folder / model["folder"]).resolve()
             models[name] = load_pruned(folder)
             names.append(name)
             rows[name] = {"folder": path_under(folder, relative_to), "entry": source.label, "method": source.method,
                           "headline": model["label"] == source.report["headline"],
                           "sparse_bytes": model.get("sparse_bytes")}
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         with ProgressBar(len(names) * len(sets), f"compare: WER of {len(names)} models", unit="decode") as progress:
             for name in names:
                 for key, dataset in sets.items():
                     rows[name][key] = decode_dataset(models[name], base.processor, dataset).result.wer
                     progress.step(name)
-    finally:
-        torch.set_num_threads(previous_threads)
     audio = sets["wer_search"].head(utterances).audio()
     timings = time_models(models, BASELINE_LABEL, base.processor, audio, rounds, threads,
                           what=f"compare: timing {len(names)} models in turns")
@@ -87,8 +91,7 @@ def measure_exports(sources: Sequence[ExportSource], config: Any, settings: Meas
                             sparse_bytes=row["sparse_bytes"], wer_search=row["wer_search"],
                             wer_heldout=row.get("wer_heldout"), decode_seconds=timing.seconds,
                             speedup=timing.speedup, speedup_min=timing.speedup_min, speedup_max=timing.speedup_max,
-                            predicted_speedup=base_flops / timing.flops,
-                            speed_uncertain=(timing.speedup_max - timing.speedup_min) / timing.speedup > BUSY_SPREAD)
+                            predicted_speedup=base_flops / timing.flops, speed_uncertain=timing.uncertain)
         table.append({**entry, "entry": row["entry"], "method": row["method"], "headline": row["headline"],
                       "flops": timing.flops})
     here = Path.cwd()

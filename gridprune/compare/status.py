@@ -12,7 +12,7 @@ from gridprune.store import RunDir
 
 def compare_status(compare: CompareDir) -> dict[str, Any]:
     """A JSON-ready summary: the compare's state and one line's worth of each entry's run status."""
-    from gridprune.runs import status_of
+    from gridprune.runs import is_exported, status_of
 
     entries = []
     for entry in compare.entries:
@@ -24,7 +24,7 @@ def compare_status(compare: CompareDir) -> dict[str, Any]:
             status = status_of(RunDir.open(root))
             row.update({key: status[key] for key in ("state", "rounds_completed", "planned_rounds", "round_name",
                                                      "best_value")})
-            row["exported"] = status["exported"] is not None and status["finished"]
+            row["exported"] = status["finished"] and is_exported(RunDir.open(root))
         entries.append(row)
     measured = compare.report_path.is_file()
     alive = compare.master_alive()

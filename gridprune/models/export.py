@@ -12,7 +12,7 @@ from torch import nn
 from gridprune.models.loading import Checkpoint
 from gridprune.models.pruned import save_model
 from gridprune.models.pruning import FfnPruner, count_parameters
-from gridprune.models.speed import SpeedFigures
+from gridprune.models.speed import SpeedFigures, torch_threads
 
 
 def save_pruned(checkpoint: Checkpoint, pruned: Mapping[int, Sequence[int]], granularity: int,
@@ -121,14 +121,10 @@ def measure_wers(before, after, processor, sets: dict[str, Any], threads: int) -
     from gridprune.progress_bar import ProgressBar
 
     figures = {}
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         with ProgressBar(2 * len(sets), "export: WER before and after", unit="decode") as progress:
             for prefix, dataset in sets.items():
                 for when, model in (("before", before), ("after", after)):
                     figures[f"{prefix}wer_{when}"] = decode_dataset(model, processor, dataset).result.wer
                     progress.step(f"{'held-out' if prefix else 'search'} set, {when}")
-    finally:
-        torch.set_num_threads(previous_threads)
     return figures

@@ -15,8 +15,9 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -52,13 +53,9 @@ class SpeedFigures:
         return self.flops_before / self.flops_after
 
     @property
-    def spread(self) -> float:
-        """(max - min) / median of the rounds' speedups."""
-        return (self.speedup_max - self.speedup_min) / self.speedup
-
-    @property
     def uncertain(self) -> bool:
-        return self.spread > BUSY_SPREAD
+        """The rounds disagreed widely (`BUSY_SPREAD`): the machine was busy."""
+        return (self.speedup_max - self.speedup_min) / self.speedup > BUSY_SPREAD
 
     def report(self) -> dict:
         """The report.json keys (decode_seconds_before/after and speedup as before, the rest beside them)."""
@@ -81,6 +78,17 @@ class SpeedFigures:
         if self.uncertain:
             line += "; the machine was busy: the figure is uncertain, export again when it is idle"
         return line
+
+
+@contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """torch on `threads` threads for the block (a measurement takes the same share of a node each time)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def count_flops(model: torch.nn.Module, processor, audio: Sequence[np.ndarray]) -> int:
@@ -108,21 +116,24 @@ class ModelTiming:
     speedup_max: float
     flops: int
 
+    @property
+    def uncertain(self) -> bool:
+        """The rounds disagreed widely (`BUSY_SPREAD`): the machine was busy."""
+        return (self.speedup_max - self.speedup_min) / self.speedup > BUSY_SPREAD
+
 
 def time_models(models: Mapping[str, torch.nn.Module], baseline: str, processor, audio: Sequence[np.ndarray],
                 rounds: int = DEFAULT_ROUNDS, threads: int = DEFAULT_THREADS,
                 what: str = "timing the models") -> dict[str, ModelTiming]:
     """Time `models` taking turns over `audio` (module docstring): utterance by utterance each model decodes
-    it, the turn order rotating from one utterance to the next; each round gives every model's speedup over
-    `baseline` on the same utterances at nearly the same moment."""
+    it, the turn order rotating from one utterance to the next (and reversed every other round); each round
+    gives every model's speedup over `baseline` on the same utterances at nearly the same moment."""
     if rounds < 1 or threads < 1:
         raise ValueError(f"rounds and threads must be >= 1, not {rounds} and {threads}")
     if baseline not in models:
         raise ValueError(f"the baseline {baseline!r} is not among the models timed")
     names = list(models)
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         decoder = GreedyCtcDecoder(processor)
         inputs = [input_values(processor, samples) for samples in audio]
         with ProgressBar(rounds + 2, f"{what} (warm-up, rounds, FLOPs)") as progress:
@@ -138,7 +149,9 @@ def time_models(models: Mapping[str, torch.nn.Module], baseline: str, processor,
                     seconds = dict.fromkeys(names, 0.0)
                     for position, utterance in enumerate(inputs):
                         first = (index + position) % len(names)
-                        for name in names[first:] + names[:first]:
+                        order = names[first:] + names[:first]
+                        # odd rounds reversed: no model always decodes right after the same one
+                        for name in reversed(order) if index % 2 else order:
                             seconds[name] += _decode_seconds(models[name], decoder, utterance)
                     for name in names:
                         totals[name].append(seconds[name])
@@ -146,8 +159,6 @@ def time_models(models: Mapping[str, torch.nn.Module], baseline: str, processor,
                     progress.step(f"round {index + 1}")
             flops = {name: count_flops(model, processor, audio) for name, model in models.items()}
             progress.step("FLOPs counted")
-    finally:
-        torch.set_num_threads(previous_threads)
     return {name: ModelTiming(seconds=statistics.median(totals[name]), speedup=statistics.median(ratios[name]),
                               speedup_min=min(ratios[name]), speedup_max=max(ratios[name]), flops=flops[name])
             for name in names}
@@ -158,11 +169,12 @@ def compare_speed(before: torch.nn.Module, after: torch.nn.Module, processor, au
     """Time `before` and `after` taking turns over `audio` (module docstring)."""
     timings = time_models({"before": before, "after": after}, "before", processor, audio, rounds, threads,
                           what="export: timing before and after")
-    first, second = timings["before"], timings["after"]
+    before_timing, after_timing = timings["before"], timings["after"]
     return SpeedFigures(
-        seconds_before=first.seconds, seconds_after=second.seconds, speedup=second.speedup,
-        speedup_min=second.speedup_min, speedup_max=second.speedup_max, rounds=rounds, threads=threads,
-        utterances=len(audio), flops_before=first.flops, flops_after=second.flops, load_average=load_average(),
+        seconds_before=before_timing.seconds, seconds_after=after_timing.seconds, speedup=after_timing.speedup,
+        speedup_min=after_timing.speedup_min, speedup_max=after_timing.speedup_max, rounds=rounds, threads=threads,
+        utterances=len(audio), flops_before=before_timing.flops, flops_after=after_timing.flops,
+        load_average=load_average(),
     )
 
 
