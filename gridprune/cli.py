@@ -26,6 +26,7 @@ methods (`gridprune methods NAME` lists one's settings):
 {methods}
 
 Start with:  gridprune run configs/demo.yaml
+Compare every method on one model:  gridprune compare configs/compare_demo.yaml
 """
 
 EXAMPLES = {
