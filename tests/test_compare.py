@@ -233,3 +233,14 @@ def test_remeasure_measures_a_finished_compare_again(finished):
     after = json.loads((finished / "report.json").read_text())
     assert [row["label"] for row in after["models"]] == [row["label"] for row in before["models"]]
     assert [row["decode_seconds"] for row in after["models"]] != [row["decode_seconds"] for row in before["models"]]
+
+
+def test_the_demo_compare_config_holds_every_method_and_passes_the_checks_of_a_run(monkeypatch):
+    from gridprune.methods import METHODS
+    from gridprune.runs import check_inputs
+
+    monkeypatch.chdir(ROOT)
+    plan = read_compare(ROOT / "configs" / "compare_demo.yaml")
+    assert {entry.method for entry in plan.entries} == set(METHODS)
+    for entry in plan.entries:
+        check_inputs(entry.setup)

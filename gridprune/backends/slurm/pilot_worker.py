@@ -78,7 +78,7 @@ class RunnerPlugin(WorkerPlugin):
 
     def run(self, task: Task) -> tuple[str, str] | None:
         """Run `task` (its result goes to the run directory), or hand it back, (HANDED_BACK, this worker's
-        address), if the worker could not finish it before its deadline: the master then gives it no more."""
+        address), if the worker could not finish it before its deadline: the master then counts it as busy."""
         self.wait_ready()
         kind = task["kind"]
         # a worker's first task always fits (its pool's walltime covers every kind's time limit)

@@ -309,14 +309,14 @@ class PilotBackend:
             for name, pool in self.pools.items():
                 if waiting[name] and not pool.target:  # released earlier in the round; work came back
                     pool.scale(self.pilot.workers)
+                # a retiring worker counts as busy: with only it idle, nothing is given out, and it leaves.
+                # (No worker restrictions: a task restricted to workers that all left would wait forever.)
                 staying = [address for address in pool.addresses if address not in pool.retiring]
                 idle = len(staying) - sum(entry.pool is pool for entry in flying.values())
                 while waiting[name] and idle > 0:
                     task, attempt = waiting[name].popleft()
                     key = f"gridprune-{task['key'][:16]}-{next(self._keys)}"
-                    # to a worker that stays where one is there (a retiring one would hand the task back)
-                    future = pool.client.submit(run_task, {**task, "attempt": attempt}, key=key, pure=False,
-                                                workers=staying, allow_other_workers=True)
+                    future = pool.client.submit(run_task, {**task, "attempt": attempt}, key=key, pure=False)
                     flying[key] = _InFlight(task, attempt, pool, future)
                     idle -= 1
                     future.add_done_callback(done.put)
