@@ -4,7 +4,7 @@ against parameters kept, size on disk and measured speedup, one marker per metho
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from gridprune.compare.pareto import AXES, smallest_bytes, wer_of
 
@@ -48,8 +48,8 @@ def table_lines(baseline: Row, rows: Sequence[Row]) -> list[str]:
     return lines
 
 
-def write_table(path: Path, baseline: Row, rows: Sequence[Row], measure: Mapping[str, Any]) -> str:
-    """Write table.md; returns its text."""
+def write_table(path: Path, baseline: Row, rows: Sequence[Row], measure: Mapping[str, Any]) -> None:
+    """Write table.md: how the models were measured, then the table."""
     wer = "held-out" if measure.get("heldout_set") else "search-set"
     text = "\n".join([
         f"Models ranked by {wer} WER; **bold**: on a Pareto front of WER against non-zero parameters (params), "
@@ -62,7 +62,6 @@ def write_table(path: Path, baseline: Row, rows: Sequence[Row], measure: Mapping
         *table_lines(baseline, rows),
     ])
     path.write_text(text + "\n")
-    return text
 
 
 def write_plots(folder: Path, baseline: Row, rows: Sequence[Row]) -> list[Path]:
@@ -113,7 +112,7 @@ def write_plots(folder: Path, baseline: Row, rows: Sequence[Row]) -> list[Path]:
     return written
 
 
-def _x_reader(axis: str, value, baseline: Row):
+def _x_reader(axis: str, value: Callable[[Row], float | None], baseline: Row) -> Callable[[Row], float | None]:
     """The x a plot shows for a row: parameters as a fraction of the unpruned model's, sizes in MiB."""
     if axis == "params":
         return lambda row: row["nonzero_params"] / baseline["params"]

@@ -21,10 +21,11 @@ def compare_status(compare: CompareDir) -> dict[str, Any]:
                "rounds_completed": 0, "planned_rounds": None, "round_name": "round", "best_value": None,
                "exported": False}
         if (root / "run.json").exists():
-            status = status_of(RunDir.open(root))
+            run = RunDir.open(root)
+            status = status_of(run)
             row.update({key: status[key] for key in ("state", "rounds_completed", "planned_rounds", "round_name",
                                                      "best_value")})
-            row["exported"] = status["finished"] and is_exported(RunDir.open(root))
+            row["exported"] = status["finished"] and is_exported(run)
         entries.append(row)
     measured = compare.report_path.is_file()
     alive = compare.master_alive()
