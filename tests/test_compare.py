@@ -176,7 +176,7 @@ def wait_for_file(path: Path, process: subprocess.Popen) -> None:
 
 
 def test_a_cancelled_then_killed_compare_resumes_without_redoing_a_finished_entry(inputs, tmp_path):
-    slow_ga = {**GA, "ga": {**GA["ga"], "generations": 40}}  # long enough to be cancelled in
+    slow_ga = {**GA, "ga": {**GA["ga"], "generations": 150}}  # long enough to be cancelled in
     config = write_config(tmp_path / "compare.yaml", inputs, entries=[slow_ga, COMFLP])
     compare = tmp_path / "cmp"
     first, second = compare / "entries" / "01-ga_quarter", compare / "entries" / "02-comflp_drop_1"

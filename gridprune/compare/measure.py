@@ -58,8 +58,7 @@ def measure_exports(sources: Sequence[ExportSource], config: Any, settings: Meas
     sets = {"wer_search": read_hrl(config.data.path, config.data.audio_dir)}
     if config.heldout:
         sets["wer_heldout"] = read_hrl(config.heldout.path, config.heldout.audio_dir)
-    names = [BASELINE_LABEL]
-    models: dict[str, Any] = {BASELINE_LABEL: base.model}
+    models: dict[str, Any] = {BASELINE_LABEL: base.model}  # by row name, the baseline first
     rows: dict[str, dict[str, Any]] = {BASELINE_LABEL: {"folder": config.model, "entry": None, "method": None,
                                                         "headline": False, "sparse_bytes": None}}
     for source in sources:
@@ -69,25 +68,24 @@ def measure_exports(sources: Sequence[ExportSource], config: Any, settings: Meas
                                      "tell them apart")
             folder = (source.folder / model["folder"]).resolve()
             models[name] = load_pruned(folder)
-            names.append(name)
             rows[name] = {"folder": path_under(folder, relative_to), "entry": source.label, "method": source.method,
                           "headline": model["label"] == source.report["headline"],
                           "sparse_bytes": model.get("sparse_bytes")}
     with torch_threads(threads):
-        with ProgressBar(len(names) * len(sets), f"compare: WER of {len(names)} models", unit="decode") as progress:
-            for name in names:
+        with ProgressBar(len(models) * len(sets), f"compare: WER of {len(models)} models", unit="decode") as progress:
+            for name, model in models.items():
                 for key, dataset in sets.items():
-                    rows[name][key] = decode_dataset(models[name], base.processor, dataset).result.wer
+                    rows[name][key] = decode_dataset(model, base.processor, dataset).result.wer
                     progress.step(name)
     audio = sets["wer_search"].head(utterances).audio()
     timings = time_models(models, BASELINE_LABEL, base.processor, audio, rounds, threads,
-                          what=f"compare: timing {len(names)} models in turns")
+                          what=f"compare: timing {len(models)} models in turns")
     base_flops = timings[BASELINE_LABEL].flops
     table = []
-    for name in names:
+    for name, model in models.items():
         timing, row = timings[name], rows[name]
         folder = base.path if name == BASELINE_LABEL else _absolute(Path(row["folder"]), relative_to)
-        entry = model_entry(row["folder"], name, **model_sizes(models[name], folder),
+        entry = model_entry(row["folder"], name, **model_sizes(model, folder),
                             sparse_bytes=row["sparse_bytes"], wer_search=row["wer_search"],
                             wer_heldout=row.get("wer_heldout"), decode_seconds=timing.seconds,
                             speedup=timing.speedup, speedup_min=timing.speedup_min, speedup_max=timing.speedup_max,

@@ -99,16 +99,18 @@ def check_comparable(runs: Sequence[RunDir]) -> None:
     """GridpruneError unless every run has finished and they prune one wav2vec2 model, scored on one held-out set."""
     from gridprune.data import read_hrl
 
+    configs = {}
     for run in runs:
         saved = read_checkpoint(run)
         if not saved or not saved["finished"]:
             raise GridpruneError(f"{run.root} has not finished; `gridprune resume {run.root}` first, then compare")
-        if not isinstance(stored_config(run).model, str):
+        configs[run.root] = stored_config(run)
+        if not isinstance(configs[run.root].model, str):
             raise GridpruneError(f"{run.root} prunes a factory model; a compare times wav2vec2 checkpoints")
     _refuse_different("models", runs, lambda run: run.run_info.get("model_fingerprint"))
 
     def heldout(run: RunDir) -> str | None:
-        source = stored_config(run).heldout
+        source = configs[run.root].heldout
         return read_hrl(source.path, source.audio_dir).fingerprint() if source else None
 
     _refuse_different("held-out sets", runs, heldout)
@@ -197,8 +199,9 @@ def _run_entry_to_export(compare: CompareDir, number: int, entry: dict[str, Any]
     elif not _finished(root):
         log.info("compare: entry %d of %d, %s (%s), in %s", number + 1, len(compare.entries), entry["label"],
                  entry["method"], root)
-        if (root / "run.json").exists() and RunDir.open(root).started():
-            continue_run(RunDir.open(root), overrides, export=True, **speed)
+        started = RunDir.open(root) if (root / "run.json").exists() else None
+        if started is not None and started.started():
+            continue_run(started, overrides, export=True, **speed)
         else:
             setup = entry_setup(entry["config"], entry_origins(str(compare.record_path), number, entry["label"]),
                                 overrides)
