@@ -3,7 +3,7 @@ sparsity, sequential against independent, and the decodes early rejection saves.
 
     python benchmarks/layer_ga_compare.py [--seeds 0 1 2] [--units weight neuron] [--evaluations 70] [--population 10]
         [--search search80.hrl] [--heldout heldout80.hrl]
-        [--runs-dir runs/layer_ga_compare] [--independent] [--digits] [--set KEY=VALUE ...] [--json OUT.json]
+        [--runs-dir runs/layer_ga_compare] [--masks search magnitude] [--independent] [--digits] [--set KEY=VALUE ...] [--json OUT.json]
 
 Each variant is one `gridprune run configs/layer_ga_demo.yaml` (local backend, 2 workers) on the demo model, all
 four encoder layers, search on search80.hrl, held-out on heldout80.hrl, WER ceiling unpruned + 0.02 (spread
@@ -166,6 +166,14 @@ def generations(operators: str, evaluations: int, population: int) -> int:
     return (evaluations - population) // per_generation
 
 
+def variants(operators: list[str], masks: list[str], independent: bool) -> list[tuple[str, str, str]]:
+    """(operators, masks, mode) of each run a seed and unit get: the original's operators search the genes, one
+    layer after another; gridprune's every `masks` choice, sequential and (with `independent`) independent."""
+    modes = ["sequential", "independent"] if independent else ["sequential"]
+    return [(ops, kind, mode) for kind in masks for ops in operators for mode in modes
+            if ops == "gridprune" or (kind == "search" and mode == "sequential")]
+
+
 def mean_rows(rows: list[dict[str, Any]], by: tuple[str, ...], fields: tuple[str, ...]) -> list[dict[str, Any]]:
     """`rows` averaged over seeds per value of the `by` keys (a field is None where a row lacks it), with the
     spread (population standard deviation) of sparsity and held-out WER."""
@@ -193,6 +201,9 @@ def main() -> None:
     parser.add_argument("--population", type=int, default=10)
     parser.add_argument("--search", type=Path, default=EXAMPLES / "search80.hrl", help="the demo runs' search set")
     parser.add_argument("--heldout", type=Path, default=EXAMPLES / "heldout80.hrl", help="their held-out set")
+    parser.add_argument("--masks", nargs="+", default=["search"], choices=["search", "magnitude"], help=(
+        "gridprune's masks: searched gene by gene, or magnitude masks at searched sparsities (the original's "
+        "operators always search the genes)"))
     parser.add_argument("--independent", action="store_true", help="also gridprune's operators, independent mode")
     parser.add_argument("--digits", action="store_true", help="also the digits CNN")
     parser.add_argument("--read-only", action="store_true", help="read the finished runs only; run nothing")
@@ -204,11 +215,10 @@ def main() -> None:
     rows = []
     for seed in args.seeds:
         for unit in args.units:
-            variants = [(ops, "sequential") for ops in args.operators]
-            variants += [("gridprune", "independent")] if args.independent else []
-            for operators, mode in variants:
-                name = f"{unit}_{operators}_{mode}_s{seed}"
-                overrides = [f"data={args.search}", f"heldout={args.heldout}", f"seed={seed}", f"layer_ga.unit={unit}", f"layer_ga.operators={operators}",
+            for operators, masks, mode in variants(args.operators, args.masks, args.independent):
+                name = f"{unit}_{operators}{'' if masks == 'search' else '-' + masks}_{mode}_s{seed}"
+                overrides = [f"data={args.search}", f"heldout={args.heldout}", f"seed={seed}", f"layer_ga.unit={unit}",
+                             f"layer_ga.operators={operators}", f"layer_ga.masks={masks}",
                              f"layer_ga.mode={mode}", f"layer_ga.population={args.population}",
                              f"layer_ga.generations={generations(operators, args.evaluations, args.population)}",
                              "layer_ga.finetune_steps=0", "layer_ga.final_steps=0", *args.overrides]
@@ -216,12 +226,13 @@ def main() -> None:
                 if run is None:
                     print(f"{name}: not finished, left out", flush=True)
                     continue
-                rows.append(demo_row(run, unit, operators, mode, seed))
+                rows.append({**demo_row(run, unit, operators, mode, seed), "masks": masks})
                 print(json.dumps({k: v for k, v in rows[-1].items() if k != "per_target"}), flush=True)
     fields = ("sparsity", "wer_search", "wer_heldout", "magnitude_per_target", "magnitude_global", "speedup",
               "predicted", "search_seconds", "evaluations", "decodes_saved")
-    summary = mean_rows(rows, ("unit", "operators", "mode"), fields)
-    print_table(summary, [("unit", "unit", ""), ("operators", "operators", ""), ("mode", "mode", ""),
+    summary = mean_rows(rows, ("unit", "operators", "masks", "mode"), fields)
+    print_table(summary, [("unit", "unit", ""), ("operators", "operators", ""), ("masks", "masks", ""),
+                          ("mode", "mode", ""),
                           ("seeds", "seeds", "d"), ("sparsity", "sparsity", ".3f"), ("sparsity_sd", "sd", ".3f"),
                           ("wer_search", "WER search", ".4f"), ("wer_heldout", "held-out", ".4f"),
                           ("magnitude_per_target", "mag/target", ".4f"), ("magnitude_global", "mag global", ".4f"),

@@ -17,7 +17,7 @@ from gridprune.config import ConfigError
 from gridprune.engine import check_report, run_method
 from gridprune.methods import METHODS
 from gridprune.methods.layer_ga import operators as ops
-from gridprune.methods.layer_ga.search import GenerationalSearch
+from gridprune.methods.layer_ga.search import DensitySearch, GenerationalSearch
 from gridprune.runs import prepare_run, start_run
 from gridprune.store import RunDir
 
@@ -84,6 +84,39 @@ def test_nothing_within_the_ceiling_leaves_the_target_unpruned():
                                 ceiling=0.0, target=None, stop_sparsity=1.0, pressure=3.0, seed=0)
     _drive(search, lambda mask: 0.5)
     assert search.best() is None
+
+
+def test_the_density_search_bisects_to_the_most_pruned_magnitude_mask_within_the_ceiling_and_resumes_exactly():
+    scores = np.random.default_rng(3).random(5000).astype(np.float32) ** 2
+    error = _error(scores)
+    settings = dict(size=6, generations=20, ceiling=0.04, stop_sparsity=1.0)
+    search, asked = DensitySearch(scores, **settings), []
+    while not search.finished:
+        masks = search.ask()
+        asked += masks
+        search.tell([error(m) for m in masks])
+    for mask in asked:  # every mask is the magnitude mask at its own sparsity
+        assert np.array_equal(mask, ops.magnitude_mask(scores, int((~mask).sum()) / len(scores)))
+    most = max(count for count in range(len(scores)) if error(search.mask(count)) <= 0.04)  # the error grows with it
+    assert most - 5 <= int((~search.best()).sum()) <= most  # to 0.1% of the genes
+    assert search.error_of(search.best()) == error(search.best())
+    assert search.round <= 5 and len(asked) <= 30  # a bisection, not a sweep of 5000 counts
+    interrupted = DensitySearch(scores, **settings)
+    state = _drive(interrupted, error, stop_after=2)
+    resumed = DensitySearch(scores, **settings)
+    resumed.load_state_dict(json.loads(json.dumps(state)))
+    _drive(resumed, error)
+    assert np.array_equal(resumed.best(), search.best()) and resumed.tried == search.tried
+
+
+def test_the_density_search_counts_a_rejected_mask_as_over_the_ceiling_and_stops_at_its_round_limit():
+    scores = np.arange(1, 101, dtype=np.float32)
+    search = DensitySearch(scores, size=3, generations=1, ceiling=0.1, stop_sparsity=1.0)
+    _drive(search, lambda mask: None if (~mask).sum() > 30 else 0.0)
+    assert search.round == 2 and 0 < int((~search.best()).sum()) <= 30
+    nothing = DensitySearch(scores, size=3, generations=3, ceiling=0.1, stop_sparsity=1.0)
+    _drive(nothing, lambda mask: None)
+    assert nothing.best() is None
 
 
 # ------------------------------------------------------------------ unit: neuron
@@ -174,6 +207,23 @@ def test_independent_mode_searches_every_layer_in_the_same_rounds_then_repairs(t
     assert report["sparsity"] > 0
 
 
+def test_magnitude_masks_choose_each_layers_sparsity_and_keep_its_largest_weights(tmp_path):
+    from gridprune.examples.digits import build
+    from gridprune.methods.layer_ga.targets import magnitude_scores
+
+    setup, info = _digits_setup(tmp_path, "layer_ga.masks=magnitude", "layer_ga.mode=independent",
+                                "layer_ga.finetune_steps=0", "layer_ga.final_steps=0", "layer_ga.generations=3")
+    run, report = start_run(setup, tmp_path / "run", info, export=True)
+    assert report["models"][0]["wer_search"] <= report["baseline"]["wer_search"] + 0.01 + 1e-9
+    assert report["sparsity"] > 0
+    unpruned, model = build(), build()
+    model.load_state_dict(torch.load(run.best_dir / "model.pt", weights_only=True))
+    for row in report["targets"]:  # each layer's kept weights are its largest, at the sparsity chosen for it
+        kept = dict(model.named_parameters())[row["target"]].detach().numpy().reshape(-1) != 0
+        expected = ops.magnitude_mask(magnitude_scores(unpruned, row["target"], "weight"), row["sparsity"])
+        assert np.array_equal(kept, expected.reshape(-1))
+
+
 def test_the_original_operators_run_steady_state_two_children_a_round(tmp_path):
     setup, info = _digits_setup(tmp_path, "layer_ga.operators=original", "layer_ga.layers=['classifier.3.*']",
                                 "layer_ga.population=3", "layer_ga.generations=2")
@@ -230,12 +280,15 @@ def test_a_killed_demo_search_resumes_to_what_the_uninterrupted_one_chose(tmp_pa
     ("layer_ga.layers=['*.nothing.*']", r"layer_ga\.layers: '\*\.nothing\.\*' matches no neuron target"),
     ("layer_ga.objective=target_sparsity", r"layer_ga\.target_sparsity: objective target_sparsity needs it"),
     ("layer_ga.mode=independent", r"layer_ga\.finetune_steps: is sequential mode's"),
+    ("layer_ga.masks=magnitude layer_ga.operators=original", r"layer_ga\.masks: .*use operators: gridprune"),
+    ("layer_ga.masks=magnitude layer_ga.objective=target_sparsity layer_ga.target_sparsity=0.5",
+     r"layer_ga\.masks: .*nothing to search"),
 ])
 def test_bad_layer_ga_settings_are_refused_naming_the_key(override, message):
     from gridprune.run_setup import read_setup
 
     with pytest.raises(ConfigError, match=message):
-        setup = read_setup(CONFIGS / "layer_ga_demo.yaml", [override])
+        setup = read_setup(CONFIGS / "layer_ga_demo.yaml", override.split())
         try:
             METHODS["layer_ga"].check(setup.config, setup.settings)
         except Exception as exc:

@@ -171,6 +171,34 @@ def test_a_worker_at_its_soft_walltime_hands_its_task_back_and_retires(make_back
     assert 1 <= backend.counters["handed_back"] <= workers - 1  # one per retired worker
 
 
+def test_a_retiring_worker_that_alone_holds_a_wanted_result_stays_until_it_is_released(tmp_path):
+    """The only worker, past its soft walltime, holds a result the client still wants: the scheduler refuses to
+    retire it (the result would be lost), so it stays; a task sent to it meanwhile is handed back, not lost;
+    once the results are released, it leaves."""
+    import dask
+    from distributed import Client
+
+    from gridprune.backends.slurm.pilot_worker import HANDED_BACK, RunnerPlugin, run_task
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
+                         silence_logs=logging.CRITICAL) as cluster, Client(cluster) as client:
+        client.register_plugin(RunnerPlugin(Marking(str(tmp_path)), 1.0, {"square": 3.0}))
+        held = client.submit(pow, 3, 2, pure=False)
+        assert held.result(timeout=30) == 9
+        time.sleep(3.0)  # two seconds past its deadline: several looks, each retirement refused
+        [address] = client.scheduler_info()["workers"]
+        sent = client.submit(run_task, tasks_of([4])[0], pure=False)
+        assert sent.result(timeout=30) == (HANDED_BACK, address)
+        assert held.result(timeout=5) == 9 and attempts(tmp_path, 4) == 0
+        held.release()
+        sent.release()
+        deadline = time.time() + 20
+        while client.scheduler_info()["workers"] and time.time() < deadline:
+            time.sleep(0.2)
+        assert not client.scheduler_info()["workers"]
+
+
 def test_the_state_file_says_what_each_worker_holds(make_backend, tmp_path):
     backend, run = make_backend(kinds_of(tmp_path))
     seen: list[list[str]] = []

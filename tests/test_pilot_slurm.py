@@ -132,6 +132,40 @@ def test_a_worker_at_its_soft_walltime_retires_and_is_replaced(slurm_backend, tm
     assert state == "COMPLETED"  # it left on its own: nothing was cut
 
 
+def _network_interface() -> tuple[str, str] | None:
+    """(name, IPv4 address) of an interface that is up and not the loopback one; None if the machine has none."""
+    import socket
+
+    import psutil
+
+    stats = psutil.net_if_stats()
+    for name, addresses in sorted(psutil.net_if_addrs().items()):
+        ipv4 = [a.address for a in addresses if a.family == socket.AF_INET and not a.address.startswith("127.")]
+        if ipv4 and name in stats and stats[name].isup:
+            return name, ipv4[0]
+    return None
+
+
+def test_master_and_workers_talk_over_the_interface_and_ports_given(slurm_backend, tmp_path):
+    """As behind a firewall: the master's scheduler and every worker listen on the named interface's address,
+    on ports of the range given (the machine's own network interface, not the loopback one)."""
+    interface = _network_interface()
+    if interface is None:
+        pytest.skip("no network interface but the loopback one")
+    name, address = interface
+    first, last = 41230, 41269
+    backend, run = slurm_backend(kinds_of(tmp_path), workers=2, interface=name, ports=f"{first}-{last}")
+    seen: set[str] = set()
+    tasks = tasks_of(range(4), **{str(x): {"sleep": 1.0} for x in range(4)})
+    assert backend.run(tasks, lambda task: seen.update(backend.pools["cpus1-mem1g"].addresses)) == []
+    assert all(successes(run, task["key"]) == 1 for task in tasks)
+    listening = [backend.pools["cpus1-mem1g"].cluster.scheduler_address, *seen]
+    assert len(listening) >= 2  # the scheduler and at least one worker
+    for url in listening:
+        host, port = url.removeprefix("tcp://").rsplit(":", 1)
+        assert host == address and first <= int(port) <= last, url
+
+
 def test_two_pools_with_different_resources_run_in_one_run(slurm_backend, tmp_path):
     kinds = {"square": TaskKind("square", Marking(str(tmp_path)), Resources(cpus=1, mem_gb=1, time_min=5),
                                 at_start=True),

@@ -95,8 +95,11 @@ class RunnerPlugin(WorkerPlugin):
         return None
 
     async def _retire_when_idle(self) -> None:
-        """Past the deadline, or once a task was handed back: leave after two looks half a second apart found
-        no task on the worker (the scheduler may have just sent one: it is handed back, not cut)."""
+        """Past the deadline, or once a task was handed back: after two looks half a second apart found no task
+        on the worker, ask the scheduler to retire it (from then on it sends it nothing, and a task it sent just
+        before is handed back, not cut) and leave once it has. A retirement the scheduler refuses (a result only
+        this worker holds, and no other worker to take it) is asked again at a later look: leaving anyway would
+        make a task sent meanwhile count as lost."""
         worker = self.worker
         busy = any(task.state not in _SETTLED for task in worker.state.tasks.values())
         if worker.status.name != "running" or busy:
@@ -108,7 +111,14 @@ class RunnerPlugin(WorkerPlugin):
             if self.idle_looks < 2:
                 return
             self.watch.stop()
-            await worker.close_gracefully(reason="gridprune: soft walltime")
+            retired = await worker.scheduler.retire_workers(
+                workers=[worker.address], close_workers=False, remove=True,
+                stimulus_id=f"gridprune-soft-walltime-{time.time()}")
+            if worker.address not in retired:
+                self.idle_looks = 0
+                self.watch.start()
+                return
+            await worker.close(nanny=True, reason="gridprune: soft walltime")
 
 
 def run_task(task: Task) -> tuple[str, str] | None:

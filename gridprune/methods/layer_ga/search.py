@@ -4,15 +4,18 @@ an evaluation rejected above the ceiling it was given). Two operator sets:
 - `OriginalSearch`: the original's steady-state GA (`steady_state.SteadyState`), its fitness
   w * sparsity + (1 - w) * (1 - error), 0 when 1 - error falls under the floor. Two children a round, as many
   steps a generation as the population has members (the original's 10).
-- `GenerationalSearch` (gridprune's): a population of `size`; each round `size` children bred from parents
+- `GenerationalSearch` (gridprune's, `masks: search`): a population of `size`; each round `size` children bred from parents
   drawn by rank, made by single-point crossover and the magnitude-guided operators of `operators` (under
   max_sparsity each child, with even odds apiece, takes a step of up to 2% of the genes towards sparsity and a
   swap near the magnitude threshold); the best `size` of parents and children survive. Objective `max_sparsity`: feasible (error within the ceiling) before
   infeasible, then more sparsity, then less error; `target_sparsity`: every mask at the target's density, less
   error is better (a mask over the ceiling ranks by its sparsity alone, so cutting its evaluation short at the
   ceiling changes nothing).
+- `DensitySearch` (gridprune's, `masks: magnitude`): the target's sparsity alone is searched, its mask always
+  the magnitude mask at that sparsity (an allocation of sparsity over the targets, which cannot fit single genes
+  to the search set).
 
-Both say what ceiling an evaluation may be cut at without changing the search (`ceiling`): above it a mask
+All say what ceiling an evaluation may be cut at without changing the search (`ceiling`): above it a mask
 is never chosen nor kept, so its exact error does not matter. Masks are flat bool arrays (True = kept). A state
 is saved after a round is told; restored, a search asks what the saved one would have asked next.
 """
@@ -205,3 +208,81 @@ class GenerationalSearch:
         self.population = [load(m) for m in state["population"]]
         self.errors, self.round = state["errors"], state["round"]
         self.rng.bit_generator.state = state["rng"]
+
+
+class DensitySearch:
+    """gridprune's allocation search under max_sparsity: a parallel bisection of the target's pruned count. Each
+    round tries `size` counts spread evenly inside the bracket between the most pruned count within the ceiling
+    so far (0 at first) and the least pruned count above it that is over the ceiling (all genes pruned at first);
+    a count's mask prunes the lowest-scored genes. It ends when the bracket is no wider than `RESOLUTION` of the
+    genes (a finer step changes a small search set's WER by nothing it can measure), after `generations` rounds
+    past the first, or once `stop_sparsity` is within the ceiling."""
+
+    RESOLUTION = 0.001
+
+    def __init__(self, scores: np.ndarray, *, size: int, generations: int, ceiling: float, stop_sparsity: float):
+        self.scores = np.asarray(scores, dtype=np.float32)
+        self.size, self.generations, self.stop_sparsity = size, generations, stop_sparsity
+        self.feasible_ceiling = ceiling
+        self.tried: dict[int, float | None] = {}  # pruned count -> its error (None: rejected or failed)
+        self.round = 0
+        self._asked: list[int] = []
+
+    @property
+    def genes(self) -> int:
+        return len(self.scores)
+
+    @property
+    def ceiling(self) -> float:
+        return self.feasible_ceiling
+
+    def _within(self, error: float | None) -> bool:
+        return error is not None and error <= self.feasible_ceiling
+
+    def _bracket(self) -> tuple[int, int]:
+        low = max((count for count, error in self.tried.items() if self._within(error)), default=0)
+        high = min((count for count, error in self.tried.items() if count > low and not self._within(error)),
+                   default=self.genes + 1)
+        return low, high
+
+    def _candidates(self) -> list[int]:
+        low, high = self._bracket()
+        if high - low <= max(1, round(self.RESOLUTION * self.genes)):
+            return []
+        counts = {round(low + (high - low) * step / (self.size + 1)) for step in range(1, self.size + 1)}
+        return sorted(count for count in counts if low < count < high and count not in self.tried)
+
+    @property
+    def finished(self) -> bool:
+        if self.round == 0:
+            return False
+        low, _ = self._bracket()
+        return self.round > self.generations or low >= self.stop_sparsity * self.genes or not self._candidates()
+
+    def mask(self, pruned: int) -> np.ndarray:
+        """The magnitude mask with `pruned` genes pruned."""
+        return ops.prune_lowest(np.ones(self.genes, dtype=bool), self.scores, pruned)
+
+    def ask(self) -> list[np.ndarray]:
+        self._asked = self._candidates()
+        return [self.mask(count) for count in self._asked]
+
+    def tell(self, errors: Sequence[float | None]) -> None:
+        self.tried.update(zip(self._asked, errors))
+        self.round += 1
+
+    def best(self) -> np.ndarray | None:
+        """The magnitude mask at the most pruned count within the ceiling; None if none was (the target then
+        stays unpruned)."""
+        low, _ = self._bracket()
+        return None if low == 0 else self.mask(low)
+
+    def error_of(self, mask: np.ndarray) -> float | None:
+        return self.tried.get(int((~mask).sum()))
+
+    def state_dict(self, store: Store = hex_store) -> dict[str, Any]:
+        return {"tried": sorted(self.tried.items()), "round": self.round}
+
+    def load_state_dict(self, state: dict[str, Any], load: Load = hex_load) -> None:
+        self.tried = {int(count): error for count, error in state["tried"]}
+        self.round = state["round"]

@@ -25,6 +25,10 @@ class LayerGaSettings(TrainingSection):
         "gridprune's (generational, parents by rank, magnitude-seeded, swap mutation near the magnitude threshold, "
         "a generation evaluated in parallel) or the original's (steady state, uniform parents, prune-only mutation, "
         "fitness w * sparsity + (1 - w) * (1 - WER), 0 under the floor)"))
+    masks: Literal["search", "magnitude"] = Field("search", description=(
+        "gridprune's operators: search (the GA over the genes) or magnitude (only each target's sparsity is "
+        "searched, by a parallel bisection under the ceiling; the mask at it keeps the largest-magnitude genes: "
+        "an allocation of sparsity over the targets that cannot fit single genes to the search set)"))
     mode: Literal["sequential", "independent"] = Field("sequential", description=(
         "sequential (the original's: one target after another on the model pruned so far, a fine-tune after "
         "each) or independent (every target against the unpruned model at once, then combined and repaired)"))
@@ -45,10 +49,12 @@ class LayerGaSettings(TrainingSection):
         "max_wer_increase, so the first do not spend it all) or whole (every target up to all of it, as the "
         "original's floor)"))
     target_sparsity: float | None = Field(None, gt=0, lt=1, description="objective target_sparsity: each target's")
-    population: int = Field(10, ge=3, description="masks per target's population (the original's 10)")
+    population: int = Field(10, ge=3, description=(
+        "masks per target's population (the original's 10); masks magnitude: the sparsities tried per round"))
     generations: int = Field(20, ge=1, description=(
         "generations per target (the original's 20); a generation of the original's operators is as many steps "
-        "of two children as the population has members"))
+        "of two children as the population has members; masks magnitude: the most rounds after the first (the "
+        "bisection ends sooner once no untried sparsity is left)"))
     mutation_rate: float = Field(0.05, gt=0, le=1, description=(
         "original: each kept gene's chance to be pruned (its 0.05); gridprune: the share of the smaller side "
         "(kept or pruned) swapped"))
@@ -80,6 +86,12 @@ def check_settings(settings: LayerGaSettings, factory: FactoryModel | None) -> N
     if settings.operators == "original" and settings.objective == "target_sparsity":
         refuse("objective", "the original's operators have no target sparsity (they trade sparsity against the "
                             "score with w); use operators: gridprune")
+    if settings.masks == "magnitude" and settings.operators == "original":
+        refuse("masks", "magnitude masks are gridprune's allocation search; the original's operators search the "
+                        "genes (use operators: gridprune)")
+    if settings.masks == "magnitude" and settings.objective == "target_sparsity":
+        refuse("masks", "with objective target_sparsity every target's sparsity is given, so magnitude masks leave "
+                        "nothing to search (that is one-shot magnitude pruning); use objective: max_sparsity")
     if settings.mode == "independent" and settings.finetune_steps:
         refuse("finetune_steps", "is sequential mode's (a fine-tune after each target); independent mode "
                                  "fine-tunes once at the end (final_steps)")

@@ -28,14 +28,14 @@ from gridprune.engine import Outcome, Trial, artifact_dir
 from gridprune.methods.layer_ga.evaluate import MAGNITUDE_FILE
 from gridprune.methods.layer_ga.masks import pack_mask, unpack_mask
 from gridprune.methods.layer_ga.operators import at_density, sparsity
-from gridprune.methods.layer_ga.search import GenerationalSearch, OriginalSearch
+from gridprune.methods.layer_ga.search import DensitySearch, GenerationalSearch, OriginalSearch
 from gridprune.methods.layer_ga.settings import LayerGaSettings
 from gridprune.methods.sweep import UNPRUNED
 from gridprune.store import RunDir
 from gridprune.store.inputs import put_input, read_input
 
 FINAL = "final"
-Search = OriginalSearch | GenerationalSearch
+Search = OriginalSearch | GenerationalSearch | DensitySearch
 
 
 def stages(settings: LayerGaSettings, targets: Sequence[str]) -> list[dict[str, Any]]:
@@ -154,6 +154,9 @@ class LayerGaStrategy:
             return OriginalSearch(len(self.scores(target)), size=s.population, generations=s.generations,
                                   mutation_rate=s.mutation_rate, w=s.w, floor=floor,
                                   stop_sparsity=s.early_stop_sparsity, seed=seed)
+        if s.masks == "magnitude":
+            return DensitySearch(self.scores(target), size=s.population, generations=s.generations,
+                                 ceiling=self.target_ceiling(target), stop_sparsity=s.early_stop_sparsity)
         return GenerationalSearch(self.scores(target), size=s.population, generations=s.generations,
                                   mutation_rate=s.mutation_rate, objective=s.objective,
                                   ceiling=self.target_ceiling(target),
