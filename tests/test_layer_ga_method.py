@@ -119,6 +119,42 @@ def test_the_density_search_counts_a_rejected_mask_as_over_the_ceiling_and_stops
     assert nothing.best() is None
 
 
+@pytest.mark.parametrize("given, mode, masks", [
+    ({"unit": "neuron"}, "sequential", "magnitude"),
+    ({"unit": "weight"}, "independent", "search"),
+    ({"unit": "weight", "finetune_steps": 5, "train": "t.hrl"}, "sequential", "search"),
+    ({"unit": "neuron", "finetune_steps": 5, "train": "t.hrl"}, "sequential", "search"),
+    ({"unit": "weight", "operators": "original"}, "sequential", "search"),
+    ({"unit": "neuron", "operators": "original"}, "sequential", "search"),
+    ({"unit": "neuron", "objective": "target_sparsity", "target_sparsity": 0.5}, "sequential", "search"),
+    ({"unit": "weight", "mode": "sequential", "masks": "magnitude"}, "sequential", "magnitude"),
+])
+def test_auto_mode_and_masks_follow_the_unit(given, mode, masks):
+    from gridprune.methods.layer_ga.settings import LayerGaSettings
+
+    settings = LayerGaSettings.model_validate(given)
+    assert (settings.mode_used, settings.masks_used) == (mode, masks)
+
+
+def test_a_run_keeps_the_mode_and_masks_it_started_with(tmp_path):
+    from gridprune.methods.layer_ga.settings import LayerGaSettings
+    from gridprune.methods.layer_ga.strategy import LayerGaStrategy
+
+    run = RunDir.create(tmp_path / "run", {"seed": 0})
+    settings = LayerGaSettings.model_validate({"unit": "weight"})
+    started = LayerGaStrategy(run, settings, ["a.weight", "b.weight"], 0)
+    assert (started.mode, started.masks) == ("independent", "search")
+    assert [stage["stage"] for stage in started.plan] == ["baseline", "search", "repair", "final", "evaluate"]
+    again = LayerGaStrategy(run, settings, started.targets, 0, started.state_dict())
+    assert (again.mode, again.masks) == ("independent", "search")
+    earlier = {k: v for k, v in started.state_dict().items() if k not in ("mode", "masks")}  # saved before auto
+    assert LayerGaStrategy(run, settings, started.targets, 0, earlier).mode == "sequential"
+    explicit = LayerGaSettings.model_validate({"unit": "weight", "mode": "independent"})
+    assert LayerGaStrategy(run, explicit, started.targets, 0, earlier).mode == "independent"
+    neuron = LayerGaSettings.model_validate({"unit": "neuron"})
+    assert LayerGaStrategy(run, neuron, ["wav2vec2.encoder.layers.0"], 0).masks == "magnitude"
+
+
 # ------------------------------------------------------------------ unit: neuron
 def test_neuron_masks_compute_what_the_physically_smaller_model_computes():
     from gridprune.methods.layer_ga.evaluate import masked
@@ -214,6 +250,7 @@ def test_magnitude_masks_choose_each_layers_sparsity_and_keep_its_largest_weight
     setup, info = _digits_setup(tmp_path, "layer_ga.masks=magnitude", "layer_ga.mode=independent",
                                 "layer_ga.finetune_steps=0", "layer_ga.final_steps=0", "layer_ga.generations=3")
     run, report = start_run(setup, tmp_path / "run", info, export=True)
+    assert report["masks"] == "magnitude"
     assert report["models"][0]["wer_search"] <= report["baseline"]["wer_search"] + 0.01 + 1e-9
     assert report["sparsity"] > 0
     unpruned, model = build(), build()

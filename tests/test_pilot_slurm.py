@@ -232,3 +232,26 @@ def test_a_method_with_training_runs_on_pools_that_take_turns(slurm_cluster, tmp
     assert {result["trial"]["kind"] for result in results} >= {"evaluate_mask", "train"}
     assert all(result["status"] == "ok" for result in results)
     assert not pilot_jobs(tmp_path)
+
+
+@pytest.mark.parametrize("config, tiny", [
+    ("comflp_demo.yaml", ["comflp.beam=2", "comflp.candidates=2"]),
+    ("parp_demo.yaml", ["parp.sparsity=[0.5]", "parp.steps=4", "parp.reprune_every=2", "parp.save_every=2",
+                        "parp.batch_size=2"]),
+    ("srp_demo.yaml", ["srp.keep=[0.8]", "srp.score_batches=2", "srp.shrink_steps=3", "srp.finetune_steps=2",
+                       "srp.save_every=2", "srp.batch_size=2"]),
+])
+def test_every_methods_task_kinds_run_on_pilot_workers(slurm_cluster, tmp_path, config, tiny):
+    """CoMFLP, PARP and SRP (ga_blocks and layer_ga above): each of the method's task kinds runs on the pools'
+    workers, trainings included (the master in the test's process; no export: it runs no task)."""
+    from gridprune.runs import prepare_run, start_run
+
+    pilot = [item for item in PILOT if item != "--set"]
+    setup, info = prepare_run(ROOT / "configs" / config, ["backend=slurm", *pilot, "slurm.poll_interval_s=0.2", *tiny])
+    run, _ = start_run(setup, tmp_path / "run", info, export=False)
+    results = [json.loads(path.read_text()) for path in run.results_dir.glob("*/*.json")]
+    assert results and all(result["status"] == "ok" for result in results)
+    assert {result["trial"]["kind"] for result in results} == set(setup.kinds())
+    jobs = {record["job_id"] for result in results for record in read_attempts(run, result["key"])}
+    assert jobs and jobs <= set(read_pools(run)["job_ids"])  # every task ran on a pilot worker job
+    wait_for(lambda: not pilot_jobs(tmp_path), 60, "the pilot jobs to leave the queue")

@@ -75,7 +75,8 @@ def resume_compare(root: str | Path, overrides: Sequence[str | Override] = (), r
         unfinished = [entry["label"] for entry in compare.entries if not _finished(compare.entry_dir(entry))]
         if unfinished:
             raise GridpruneError(f"{compare.root}: --remeasure measures finished entries again, and "
-                                 f"{', '.join(unfinished)} has not finished; resume without --remeasure")
+                                 f"{', '.join(unfinished)} {'has' if len(unfinished) == 1 else 'have'} not finished; "
+                                 "resume without --remeasure")
     if overrides:
         _record_overrides(compare, overrides)
     return _run_and_measure(compare, overrides)

@@ -310,7 +310,8 @@ class PilotBackend:
                 if waiting[name] and not pool.target:  # released earlier in the round; work came back
                     pool.scale(self.pilot.workers)
                 # a retiring worker counts as busy: with only it idle, nothing is given out, and it leaves.
-                # (No worker restrictions: a task restricted to workers that all left would wait forever.)
+                # (No worker restrictions, not even loose ones: a restricted task that finds no worker it may use
+                # waits as "no-worker", and dask gives it to none that joins later.)
                 staying = [address for address in pool.addresses if address not in pool.retiring]
                 idle = len(staying) - sum(entry.pool is pool for entry in flying.values())
                 while waiting[name] and idle > 0:

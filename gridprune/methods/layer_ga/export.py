@@ -68,7 +68,8 @@ def export_final(strategy: LayerGaStrategy, run: RunDir, config: Any, settings: 
     out.mkdir(parents=True, exist_ok=True)
     rows = strategy.summary()["targets"]
     report: dict[str, Any] = {"method": "layer_ga", "unit": settings.unit, "operators": settings.operators,
-                              "mode": settings.mode, "targets": rows, "repair_rounds": strategy.repairs}
+                              "masks": strategy.masks, "mode": strategy.mode, "targets": rows,
+                              "repair_rounds": strategy.repairs}
     if isinstance(config.model, str):
         report.update(_export_wav2vec2(folder, masks, config, settings, out, threads, rounds))
     else:
@@ -76,8 +77,8 @@ def export_final(strategy: LayerGaStrategy, run: RunDir, config: Any, settings: 
     report["sparsity"] = sum(int((~m).sum()) for m in masks.values()) / sum(strategy.genes.values())
     label = report["models"][0]["label"]
     report["summary"] = "\n".join([
-        f"{settings.unit} masks of {len(masks)} of {len(rows)} targets ({settings.mode}, {settings.operators}'s "
-        f"operators): {report['sparsity']:.1%} of their genes pruned",
+        f"{settings.unit} masks of {len(masks)} of {len(rows)} targets ({strategy.mode}, {settings.operators}'s "
+        f"operators, {strategy.masks} masks): {report['sparsity']:.1%} of their genes pruned",
         f"headline: {label}, {report['models'][0]['nonzero_params']:,} non-zero of "
         f"{report['baseline']['nonzero_params']:,} parameters"])
     return report

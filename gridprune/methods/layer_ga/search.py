@@ -1,19 +1,19 @@
 """The search over one target's mask, as ask/tell on errors (a WER, or 1 - accuracy: lower is better; None for
-an evaluation rejected above the ceiling it was given). Two operator sets:
+an evaluation rejected above the ceiling it was given). Three searches:
 
 - `OriginalSearch`: the original's steady-state GA (`steady_state.SteadyState`), its fitness
   w * sparsity + (1 - w) * (1 - error), 0 when 1 - error falls under the floor. Two children a round, as many
   steps a generation as the population has members (the original's 10).
-- `GenerationalSearch` (gridprune's, `masks: search`): a population of `size`; each round `size` children bred from parents
-  drawn by rank, made by single-point crossover and the magnitude-guided operators of `operators` (under
-  max_sparsity each child, with even odds apiece, takes a step of up to 2% of the genes towards sparsity and a
-  swap near the magnitude threshold); the best `size` of parents and children survive. Objective `max_sparsity`: feasible (error within the ceiling) before
-  infeasible, then more sparsity, then less error; `target_sparsity`: every mask at the target's density, less
-  error is better (a mask over the ceiling ranks by its sparsity alone, so cutting its evaluation short at the
-  ceiling changes nothing).
-- `DensitySearch` (gridprune's, `masks: magnitude`): the target's sparsity alone is searched, its mask always
-  the magnitude mask at that sparsity (an allocation of sparsity over the targets, which cannot fit single genes
-  to the search set).
+- `GenerationalSearch` (gridprune's operators, `masks: search`): a population of `size`; each round `size`
+  children bred from parents drawn by rank, made by single-point crossover and the magnitude-guided operators of
+  `operators` (under max_sparsity each child, with even odds apiece, takes a step of up to 2% of the genes
+  towards sparsity and a swap near the magnitude threshold); the best `size` of parents and children survive.
+  Objective `max_sparsity`: feasible (error within the ceiling) before infeasible, then more sparsity, then
+  less error; `target_sparsity`: every mask at the target's density, less error is better (a mask over the
+  ceiling ranks by its sparsity alone, so cutting its evaluation short at the ceiling changes nothing).
+- `DensitySearch` (gridprune's operators, `masks: magnitude`): the target's sparsity alone is searched, its
+  mask always the magnitude mask at that sparsity (an allocation of sparsity over the targets, which cannot fit
+  single genes to the search set).
 
 All say what ceiling an evaluation may be cut at without changing the search (`ceiling`): above it a mask
 is never chosen nor kept, so its exact error does not matter. Masks are flat bool arrays (True = kept). A state

@@ -25,13 +25,17 @@ class LayerGaSettings(TrainingSection):
         "gridprune's (generational, parents by rank, magnitude-seeded, swap mutation near the magnitude threshold, "
         "a generation evaluated in parallel) or the original's (steady state, uniform parents, prune-only mutation, "
         "fitness w * sparsity + (1 - w) * (1 - WER), 0 under the floor)"))
-    masks: Literal["search", "magnitude"] = Field("search", description=(
-        "gridprune's operators: search (the GA over the genes) or magnitude (only each target's sparsity is "
+    masks: Literal["auto", "search", "magnitude"] = Field("auto", description=(
+        "gridprune's operators: search (the GA over the genes), magnitude (only each target's sparsity is "
         "searched, by a parallel bisection under the ceiling; the mask at it keeps the largest-magnitude genes: "
-        "an allocation of sparsity over the targets that cannot fit single genes to the search set)"))
-    mode: Literal["sequential", "independent"] = Field("sequential", description=(
+        "an allocation of sparsity over the targets that cannot fit single genes to the search set), or auto: "
+        "magnitude for unit neuron under max_sparsity with no finetune_steps, else search (what measured best on "
+        "wav2vec2)"))
+    mode: Literal["auto", "sequential", "independent"] = Field("auto", description=(
         "sequential (the original's: one target after another on the model pruned so far, a fine-tune after "
-        "each) or independent (every target against the unpruned model at once, then combined and repaired)"))
+        "each), independent (every target against the unpruned model at once, then combined and repaired), or "
+        "auto: independent for unit weight with gridprune's operators and no finetune_steps, else sequential "
+        "(what measured best on wav2vec2)"))
     layers: list[str] | None = Field(None, description=(
         "shell patterns over the targets' names (parameter names for unit weight, e.g. '*.feed_forward.*'; "
         "'wav2vec2.encoder.layers.N' for unit neuron); default: every target in the encoder layers (wav2vec2), "
@@ -71,6 +75,26 @@ class LayerGaSettings(TrainingSection):
     freeze_feature_encoder: bool = Field(True, description="keep the convolutional feature encoder fixed")
     save_every: int = Field(50, ge=1, description="updates between two saves of a training task's state")
     train: DataSource | None = Field(None, description="the training set of the fine-tunes (needed when they update)")
+
+    @property
+    def mode_used(self) -> Literal["sequential", "independent"]:
+        """`mode` with auto resolved: independent for unit weight with gridprune's operators and no fine-tune
+        after each target (a lower held-out WER there, and every target's search in the same rounds), else
+        sequential."""
+        if self.mode != "auto":
+            return self.mode
+        at_once = self.unit == "weight" and self.operators == "gridprune" and not self.finetune_steps
+        return "independent" if at_once else "sequential"
+
+    @property
+    def masks_used(self) -> Literal["search", "magnitude"]:
+        """`masks` with auto resolved: magnitude masks for unit neuron with gridprune's operators under
+        max_sparsity and no fine-tune after each target (there as sparse as the GA's, better on held-out data, at
+        fewer evaluations), else the GA's (with fine-tunes between the targets it went further)."""
+        if self.masks != "auto":
+            return self.masks
+        allocation = self.unit == "neuron" and self.operators == "gridprune" and self.objective == "max_sparsity"
+        return "magnitude" if allocation and not self.finetune_steps else "search"
 
 
 def check_settings(settings: LayerGaSettings, factory: FactoryModel | None) -> None:

@@ -38,10 +38,10 @@ FINAL = "final"
 Search = OriginalSearch | GenerationalSearch | DensitySearch
 
 
-def stages(settings: LayerGaSettings, targets: Sequence[str]) -> list[dict[str, Any]]:
+def stages(mode: str, settings: LayerGaSettings, targets: Sequence[str]) -> list[dict[str, Any]]:
     """The plan: each stage's name and the targets it works on."""
     plan: list[dict[str, Any]] = [{"stage": "baseline"}]
-    if settings.mode == "independent":
+    if mode == "independent":
         plan += [{"stage": "search", "targets": list(targets)}, {"stage": "repair"}]
     else:
         for index, target in enumerate(targets):
@@ -60,7 +60,12 @@ class LayerGaStrategy:
     def __init__(self, run: RunDir, settings: LayerGaSettings, targets: Sequence[str], seed: int,
                  state: dict[str, Any] | None = None):
         self.run, self.settings, self.targets, self.seed = run, settings, list(targets), seed
-        self.plan = stages(settings, self.targets)
+        # a run keeps the mode and masks it started with; a state saved before `auto` existed had them explicit
+        # or at their former defaults (sequential; the GA's masks)
+        self.mode: str = state.get("mode", settings.mode if settings.mode != "auto" else "sequential") if state \
+            else settings.mode_used
+        self.masks: str = state.get("masks", "search") if state else settings.masks_used
+        self.plan = stages(self.mode, settings, self.targets)
         state = state or {}
         self.stage: int = state.get("stage", 0)
         self.round: int = state.get("round", 0)
@@ -97,7 +102,8 @@ class LayerGaStrategy:
                 "genes": self.genes,
                 "magnitude": self.magnitude, "weights": self.weights, "chosen": self.chosen, "errors": self.errors,
                 "sparsities": self.sparsities, "hurt": self.hurt, "repairs": self.repairs, "repair_span": self.repair_span,
-                "final": self.final, "failed": self.failed, "summary": self.summary(),
+                "final": self.final, "failed": self.failed, "mode": self.mode, "masks": self.masks,
+                "summary": self.summary(),
                 "searches": {t: s.state_dict(self._store) for t, s in self.searches.items()}}
 
     def _store(self, mask: np.ndarray) -> str:
@@ -129,7 +135,7 @@ class LayerGaStrategy:
         """The error a mask on `target` may reach. Sequential with `budget: spread`: the increase shared out, the
         i-th of n targets up to i/n of it (so the first targets do not spend what the later ones need); else
         the whole ceiling."""
-        if self.settings.mode == "sequential" and self.settings.budget == "spread":
+        if self.mode == "sequential" and self.settings.budget == "spread":
             share = (self.targets.index(target) + 1) / len(self.targets)
             return self.baseline["wer"] + self.settings.max_wer_increase * share
         return self.ceiling
@@ -154,7 +160,7 @@ class LayerGaStrategy:
             return OriginalSearch(len(self.scores(target)), size=s.population, generations=s.generations,
                                   mutation_rate=s.mutation_rate, w=s.w, floor=floor,
                                   stop_sparsity=s.early_stop_sparsity, seed=seed)
-        if s.masks == "magnitude":
+        if self.masks == "magnitude":
             return DensitySearch(self.scores(target), size=s.population, generations=s.generations,
                                  ceiling=self.target_ceiling(target), stop_sparsity=s.early_stop_sparsity)
         return GenerationalSearch(self.scores(target), size=s.population, generations=s.generations,
