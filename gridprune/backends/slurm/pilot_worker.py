@@ -110,13 +110,12 @@ class RunnerPlugin(WorkerPlugin):
             self.idle_looks += 1
             if self.idle_looks < 2:
                 return
-            self.watch.stop()
+            # tornado awaits this callback before the next look: no look runs while a retirement is asked
             retired = await worker.scheduler.retire_workers(
                 workers=[worker.address], close_workers=False, remove=True,
                 stimulus_id=f"gridprune-soft-walltime-{time.time()}")
             if worker.address not in retired:
                 self.idle_looks = 0
-                self.watch.start()
                 return
             await worker.close(nanny=True, reason="gridprune: soft walltime")
 

@@ -222,8 +222,8 @@ class DensitySearch:
 
     def __init__(self, scores: np.ndarray, *, size: int, generations: int, ceiling: float, stop_sparsity: float):
         self.scores = np.asarray(scores, dtype=np.float32)
-        self.size, self.generations, self.stop_sparsity = size, generations, stop_sparsity
-        self.feasible_ceiling = ceiling
+        self.size, self.generations, self.stop_sparsity, self.ceiling = size, generations, stop_sparsity, ceiling
+        self._order = np.argsort(self.scores, kind="stable")  # the pruning order, lowest score first
         self.tried: dict[int, float | None] = {}  # pruned count -> its error (None: rejected or failed)
         self.round = 0
         self._asked: list[int] = []
@@ -232,12 +232,8 @@ class DensitySearch:
     def genes(self) -> int:
         return len(self.scores)
 
-    @property
-    def ceiling(self) -> float:
-        return self.feasible_ceiling
-
     def _within(self, error: float | None) -> bool:
-        return error is not None and error <= self.feasible_ceiling
+        return error is not None and error <= self.ceiling
 
     def _bracket(self) -> tuple[int, int]:
         low = max((count for count, error in self.tried.items() if self._within(error)), default=0)
@@ -261,7 +257,9 @@ class DensitySearch:
 
     def mask(self, pruned: int) -> np.ndarray:
         """The magnitude mask with `pruned` genes pruned."""
-        return ops.prune_lowest(np.ones(self.genes, dtype=bool), self.scores, pruned)
+        mask = np.ones(self.genes, dtype=bool)
+        mask[self._order[:pruned]] = False
+        return mask
 
     def ask(self) -> list[np.ndarray]:
         self._asked = self._candidates()
